@@ -1,0 +1,31 @@
+# `make run` and `make test` are all a new machine needs: each creates .venv and installs into it.
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+ELT    := $(VENV)/bin/elt
+STAMP  := $(VENV)/.installed-stamp
+GENRE  ?= Sci-Fi
+
+.PHONY: help run test lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## sample data into ./lake if it has none, then `elt run --genre Sci-Fi` locally
+	test -d lake/movielens/movies || $(ELT) --lake lake sample-data
+	$(ELT) --lake lake run --genre '$(GENRE)'
+
+test: $(STAMP)  ## the test suite
+	$(PYTHON) -m pytest -q
+
+lint: $(STAMP)  ## ruff check and format check
+	$(VENV)/bin/ruff check elt_cli tests
+	$(VENV)/bin/ruff format --check elt_cli tests
+
+clean:  ## remove the venv and the local lake
+	rm -rf $(VENV) lake

@@ -1,0 +1,3 @@
+from elt_cli.cli import main
+
+main()

@@ -1,0 +1,406 @@
+"""The click commands: parse options, build Settings, call a step, show the result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from elt_cli import __version__
+from elt_cli.config import CONFIG_KEYS, DEFAULT_CONFIG, Settings, read_config_file
+from elt_cli.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    BadInput,
+    EltError,
+    Terminated,
+)
+
+_SOURCE_NAMES = {
+    click.core.ParameterSource.COMMANDLINE: "flag",
+    click.core.ParameterSource.ENVIRONMENT: "env",
+    click.core.ParameterSource.DEFAULT_MAP: "config file",
+    click.core.ParameterSource.DEFAULT: "default",
+}
+
+
+class EltGroup(click.Group):
+    """Turns every error into one line on stderr and the exit code of DESIGN.md."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv or os.environ.get("ELT_DEBUG", "") not in ("", "0", "false")
+        previous = _on_sigterm()
+        try:
+            code = super().main(argv, prog_name or "elt", standalone_mode=False, **extra)
+            code = code if isinstance(code, int) else EXIT_OK
+        except click.exceptions.Abort:
+            code = _fail("interrupted", EXIT_INTERRUPTED)
+        except click.ClickException as exc:
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see `{exc.ctx.command_path} --help`)"
+            code = _fail(exc.format_message() + hint, exc.exit_code)
+        except EltError as exc:
+            if debug:
+                _traceback()
+            code = _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            code = _fail("interrupted", EXIT_INTERRUPTED)
+        except Terminated:
+            code = _fail("terminated", EXIT_TERMINATED)
+        except Exception as exc:
+            if debug or "PYTEST_CURRENT_TEST" in os.environ:
+                if debug:
+                    _traceback()
+                    code = EXIT_FAILED
+                else:
+                    raise  # unexpected errors must surface in tests, not hide as "Error: ..."
+            else:
+                code = _fail(
+                    f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                    EXIT_FAILED,
+                )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        sys.exit(code)
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"Error: {message}", err=True)
+    return code
+
+
+def _traceback() -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print_exception()
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _on_sigterm():
+    """SIGTERM unwinds like Ctrl-C, so running queries are stopped on the way out."""
+    try:
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread
+        return signal.getsignal(signal.SIGTERM)
+
+
+def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Eager: the config file becomes click's default_map, so flag > env > file > default."""
+    path = Path(value) if value else Path(DEFAULT_CONFIG)
+    if not value and not path.is_file():
+        pyproject = Path("pyproject.toml")
+        if not (pyproject.is_file() and "[tool.elt]" in pyproject.read_text(errors="replace")):
+            return None
+        path = pyproject
+    try:
+        ctx.default_map = read_config_file(path)
+    except BadInput as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+    ctx.meta["config_file"] = str(path)
+    return str(path)
+
+
+def global_options(f):
+    options = [
+        click.option(
+            "--config",
+            "config_file",
+            envvar="ELT_CONFIG",
+            is_eager=True,
+            callback=_load_config,
+            type=click.Path(dir_okay=False),
+            help=f"Config file (default ./{DEFAULT_CONFIG}, or [tool.elt] in ./pyproject.toml).",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "athena"]),
+            envvar="ELT_ENGINE",
+            help="Where the SQL runs [default: athena for an s3:// lake, else local].",
+        ),
+        click.option(
+            "--lake",
+            envvar="ELT_LAKE",
+            default="./lake",
+            show_default=True,
+            help="Data lake root: s3://bucket[/prefix] or a local folder.",
+        ),
+        click.option(
+            "--database",
+            envvar="ELT_DATABASE",
+            default="movielens_elt",
+            show_default=True,
+            help="Athena/Glue (or local) database.",
+        ),
+        click.option(
+            "--source-prefix",
+            envvar="ELT_SOURCE_PREFIX",
+            default="movielens",
+            show_default=True,
+            help="Raw files live under <lake>/<P>/movies/ and <lake>/<P>/ratings/.",
+        ),
+        click.option(
+            "--results",
+            envvar="ELT_RESULTS",
+            help="Athena query result location [default: <lake>/athena-results/].",
+        ),
+        click.option(
+            "--workgroup",
+            envvar="ELT_WORKGROUP",
+            default="primary",
+            show_default=True,
+            help="Athena workgroup.",
+        ),
+        click.option("--region", envvar="AWS_REGION", help="AWS region [default: boto3's]."),
+        click.option("--profile", envvar="AWS_PROFILE", help="AWS profile [default: boto3's]."),
+        click.option(
+            "--queries",
+            envvar="ELT_QUERIES",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder of SQL templates [default: the packaged queries/].",
+        ),
+        click.option(
+            "--timeout",
+            envvar="ELT_TIMEOUT",
+            type=float,
+            default=1800.0,
+            show_default=True,
+            help="Seconds one query may run before it is stopped.",
+        ),
+        click.option(
+            "--poll-max",
+            envvar="ELT_POLL_MAX",
+            type=float,
+            default=5.0,
+            show_default=True,
+            help="Longest wait in seconds between two status checks of a query.",
+        ),
+        click.option("--debug", envvar="ELT_DEBUG", is_flag=True, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.group(
+    "elt",
+    cls=EltGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": False},
+)
+@global_options
+@click.version_option(__version__, "--version", prog_name="elt")
+@click.pass_context
+def cli(ctx: click.Context, config_file, debug, **values):
+    """Run the MovieLens ELT workflow on Amazon Athena or an embedded DuckDB engine.
+
+    \b
+    Examples:
+      elt sample-data                   # write sample data into ./lake
+      elt run --genre Sci-Fi            # all five steps, locally
+      elt --lake s3://my-lake run --genre Sci-Fi --genre Comedy   # on Athena
+    """
+    sources = {k: _SOURCE_NAMES.get(ctx.get_parameter_source(k), "default") for k in values}
+    try:
+        ctx.obj = Settings.build(debug=debug, sources=sources, **values)
+    except BadInput as exc:
+        raise click.UsageError(str(exc), ctx) from exc
+
+
+def genre_option(f):
+    return click.option(
+        "--genre",
+        "genres",
+        multiple=True,
+        required=True,
+        metavar="GENRE",
+        help="A genre, e.g. Sci-Fi; repeat for several.",
+    )(f)
+
+
+@contextmanager
+def open_job(settings: Settings):
+    """Build the engine, storage and templates a step needs; always close the engine."""
+    from elt_cli.engines import open_engine
+    from elt_cli.report import PlainReporter
+    from elt_cli.steps import Job
+    from elt_cli.storage import open_storage
+    from elt_cli.templates import TEMPLATE_NAMES, Templates
+
+    templates = Templates.load(settings.queries)
+    storage = open_storage(settings)
+    if settings.engine == "local" and not Path(settings.lake).is_dir():
+        raise BadInput(
+            f"lake folder {settings.lake} does not exist: run `elt sample-data` or give --lake"
+        )
+    engine = open_engine(settings)
+    try:
+        engine.check_templates(
+            {
+                name: templates.render(
+                    name,
+                    database=settings.database,
+                    table="movies",
+                    view="subset",
+                    location=settings.layout.raw("movies"),
+                    genre="Sci-Fi",
+                )
+                for name in TEMPLATE_NAMES
+            }
+        )
+        yield Job(settings, engine, storage, templates, PlainReporter())
+    finally:
+        engine.close()
+
+
+@cli.command("ensure-db")
+@click.pass_obj
+def ensure_db_command(settings: Settings):
+    """Create the database if it does not exist, and say which it was."""
+    from elt_cli import steps
+
+    with open_job(settings) as job:
+        click.echo(steps.ensure_db(job))
+
+
+@cli.command("create-tables")
+@click.pass_obj
+def create_tables_command(settings: Settings):
+    """Create the movies and ratings external tables over the raw files."""
+    from elt_cli import steps
+
+    with open_job(settings) as job:
+        steps.create_tables(job)
+
+
+@cli.command("build-subset")
+@genre_option
+@click.pass_obj
+def build_subset_command(settings: Settings, genres):
+    """(Re)build one table per genre: its films with their average rating.
+
+    \b
+    Example:
+      elt build-subset --genre Sci-Fi    # table sci_fi
+    """
+    from elt_cli import steps
+
+    subsets = steps.subsets_for(genres)
+    with open_job(settings) as job:
+        steps.build_subset(job, subsets)
+
+
+@cli.command("export")
+@genre_option
+@click.pass_obj
+def export_command(settings: Settings, genres):
+    """Write each subset as CSV under <lake>/export/<slug>/, clearing old export data first."""
+    from elt_cli import steps
+
+    subsets = steps.subsets_for(genres)
+    with open_job(settings) as job:
+        steps.export(job, subsets)
+
+
+@cli.command("move")
+@genre_option
+@click.pass_obj
+def move_command(settings: Settings, genres):
+    """Move each export to <lake>/<source-prefix>/<slug>/<slug>-movies.csv."""
+    from elt_cli import steps
+
+    subsets = steps.subsets_for(genres)
+    with open_job(settings) as job:
+        for final in steps.move(job, subsets):
+            click.echo(final)
+
+
+@cli.command("run")
+@genre_option
+@click.pass_obj
+def run_command(settings: Settings, genres):
+    """All five steps in order: ensure-db, create-tables, build-subset, export, move.
+
+    \b
+    Examples:
+      elt run --genre Sci-Fi
+      elt run --genre Sci-Fi --genre Comedy
+    """
+    from elt_cli import steps
+
+    subsets = steps.subsets_for(genres)
+    with open_job(settings) as job:
+        for final in steps.run(job, subsets):
+            click.echo(final)
+
+
+@cli.command("sample-data")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option(
+    "--ratings",
+    type=click.IntRange(1, 25_000_095),
+    default=100_836,
+    show_default=True,
+    help="Number of ratings (ml-latest-small has 100,836).",
+)
+@click.option(
+    "--movies",
+    type=click.IntRange(100, 100_000),
+    default=9_742,
+    show_default=True,
+    help="Number of films.",
+)
+@click.option("--force", is_flag=True, help="Replace raw files that are already there.")
+@click.pass_obj
+def sample_data_command(settings: Settings, seed, ratings, movies, force):
+    """Write a MovieLens-format data set into the lake, so `elt run` works on a fresh machine.
+
+    \b
+    Example:
+      elt sample-data --ratings 25000095   # ml-25m size
+    """
+    from elt_cli.sample_data import write_sample_data
+
+    click.echo(write_sample_data(settings, seed=seed, ratings=ratings, movies=movies, force=force))
+
+
+@cli.command("genres")
+@click.pass_obj
+def genres_command(settings: Settings):
+    """List the genres in the data with their number of films."""
+    from elt_cli import steps
+
+    with open_job(settings) as job:
+        job.require_database("genres")
+        for genre, films in steps.genres_in_data(job):
+            click.echo(f"{genre}\t{films}")
+
+
+@cli.command("config")
+@click.pass_context
+def config_command(ctx: click.Context):
+    """Print the effective settings and where each came from."""
+    settings: Settings = ctx.obj
+    origin = ctx.parent.meta.get("config_file", "")
+    for key in CONFIG_KEYS:
+        if not hasattr(settings, key):
+            continue
+        source = settings.sources.get(key, "derived")
+        if source == "config file":
+            source = origin
+        value = getattr(settings, key)
+        click.echo(f"{key} = {'' if value is None else value}\t({source})")
+
+
+def main() -> None:
+    cli(prog_name="elt")

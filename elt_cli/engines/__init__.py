@@ -1,0 +1,18 @@
+"""Engines: where the SQL runs. `open_engine` picks one from the settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from elt_cli.config import Settings
+from elt_cli.engines.base import Engine
+
+
+def open_engine(settings: Settings) -> Engine:
+    if settings.engine == "local":
+        from elt_cli.engines.local import LocalEngine
+
+        return LocalEngine(Path(settings.lake))
+    from elt_cli.engines.athena import AthenaEngine
+
+    return AthenaEngine(settings)

@@ -1,0 +1,210 @@
+"""Amazon Athena through boto3: start, poll with backoff, stop on timeout or interrupt.
+
+Statements are sent exactly as rendered. Independent statements are all started first and then
+polled together (one BatchGetQueryExecution per round), so they run concurrently on Athena
+without client threads. Every query still running when the engine closes — normally none; after
+Ctrl-C, SIGTERM or a failure, the rest — is stopped, so nothing is left running and costing money.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+import uuid
+
+from elt_cli import aws
+from elt_cli.engines.base import Engine, QueryResult
+from elt_cli.errors import EltError, StepFailed
+from elt_cli.s3 import S3Storage
+
+FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+STOP_CONFIRM_SECONDS = 10.0
+
+
+def poll_delay(elapsed: float, poll_max: float) -> float:
+    """Wait before the next status check: about a tenth of the time the query has run so far
+    (so completion is noticed within ~10% of its duration), at least 0.1 s, at most poll_max,
+    with ±20% jitter so concurrent runs do not poll in lockstep."""
+    return min(poll_max, max(0.1, 0.1 * elapsed)) * random.uniform(0.8, 1.2)
+
+
+class AthenaEngine(Engine):
+    name = "athena"
+
+    def __init__(self, settings, athena_client=None, s3_client=None):
+        self.settings = settings
+        session = aws.session(settings) if athena_client is None or s3_client is None else None
+        self.athena = athena_client or aws.client(session, "athena")
+        self.storage = S3Storage(
+            lambda _: False, settings, client=s3_client or aws.client(session, "s3")
+        )
+        self.running: dict[str, str] = {}  # query id -> label, until a final state is seen
+        self.sleep = time.sleep
+        self.clock = time.monotonic
+
+    def _call(self, method: str, what: str, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return aws.call(getattr(self.athena, method), **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws.failure(exc, what) from exc
+
+    # -- Engine --------------------------------------------------------------------------------
+
+    def database_exists(self, database: str) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            aws.call(self.athena.get_database, CatalogName="AwsDataCatalog", DatabaseName=database)
+            return True
+        except ClientError as exc:
+            # Only "not found" means missing. Access denied, throttling that outlasted the
+            # retries, or a network error are errors: never a reason to create the database.
+            message = aws.describe(exc)
+            if aws.error_code(exc) == "MetadataException" and "not found" in message.lower():
+                return False
+            raise StepFailed("ensure-db", f"cannot look up database {database}: {message}") from exc
+        except BotoCoreError as exc:
+            raise aws.failure(exc, f"cannot look up database {database}") from exc
+
+    def execute(self, label: str, sql: str) -> QueryResult:
+        return self.execute_many([(label, sql)])[0]
+
+    def execute_many(self, statements: list[tuple[str, str]]) -> list[QueryResult]:
+        started = [(label, self._start(label, sql)) for label, sql in statements]
+        results = self._wait([qid for _, qid in started])
+        for label, qid in started:
+            execution = results[qid]
+            status = execution["Status"]
+            if status["State"] != "SUCCEEDED":
+                self._stop_all()
+                reason = (
+                    status.get("StateChangeReason")
+                    or status.get("AthenaError", {}).get("ErrorMessage")
+                    or "no reason given"
+                )
+                raise StepFailed(label, f"{status['State']}: {reason}", qid)
+        return [self._result(label, results[qid]) for label, qid in started]
+
+    def query(self, label: str, sql: str) -> QueryResult:
+        result = self.execute(label, sql)
+        return dataclasses.replace(result, rows=self._rows(result.query_id))
+
+    def export_csv(self, label: str, sql: str, dest: str) -> QueryResult:
+        # A SELECT's result file is one standard CSV with a header line, whatever the size of
+        # the result: copied server-side, it is the export. (A CTAS would write several
+        # headerless, gzip-compressed part files.)
+        result = self.execute(label, sql)
+        self.storage.copy(result.output_location, dest)
+        return result
+
+    def close(self) -> None:
+        self._stop_all()
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def _start(self, label: str, sql: str) -> str:
+        answer = self._call(
+            "start_query_execution",
+            f"{label}: cannot start the query",
+            QueryString=sql,
+            # The same token on a retried call makes Athena start the query only once.
+            ClientRequestToken=str(uuid.uuid4()),
+            WorkGroup=self.settings.workgroup,
+            ResultConfiguration={"OutputLocation": self.settings.results},
+        )
+        qid = answer["QueryExecutionId"]
+        self.running[qid] = label
+        return qid
+
+    def _wait(self, ids: list[str]) -> dict[str, dict]:
+        """Poll until every query is final; stop those past the timeout."""
+        start = self.clock()
+        done: dict[str, dict] = {}
+        while True:
+            pending = [q for q in ids if q not in done]
+            for execution in self._status(pending):
+                qid = execution["QueryExecutionId"]
+                # A query may go back from RUNNING to QUEUED; only a final state ends it.
+                if execution["Status"]["State"] in FINAL_STATES:
+                    done[qid] = execution
+                    self.running.pop(qid, None)
+            if len(done) == len(ids):
+                return done
+            elapsed = self.clock() - start
+            if elapsed > self.settings.timeout:
+                late = [q for q in ids if q not in done]
+                self._stop_all()
+                raise StepFailed(
+                    self.running.get(late[0], "query") if late else "query",
+                    f"timed out after {self.settings.timeout:g}s and was stopped",
+                    late[0],
+                )
+            self.sleep(poll_delay(elapsed, self.settings.poll_max))
+
+    def _status(self, ids: list[str]) -> list[dict]:
+        executions = []
+        for first in range(0, len(ids), 50):
+            answer = self._call(
+                "batch_get_query_execution",
+                "cannot check query status",
+                QueryExecutionIds=ids[first : first + 50],
+            )
+            executions += answer.get("QueryExecutions", [])
+            if answer.get("UnprocessedQueryExecutionIds"):
+                unprocessed = answer["UnprocessedQueryExecutionIds"][0]
+                raise EltError(
+                    f"cannot check query {unprocessed['QueryExecutionId']}: "
+                    f"{unprocessed.get('ErrorMessage', 'unprocessed')}"
+                )
+        return executions
+
+    def _result(self, label: str, execution: dict) -> QueryResult:
+        stats = execution.get("Statistics", {})
+        return QueryResult(
+            label=label,
+            state=execution["Status"]["State"],
+            query_id=execution["QueryExecutionId"],
+            seconds=stats.get(
+                "TotalExecutionTimeInMillis", stats.get("EngineExecutionTimeInMillis", 0)
+            )
+            / 1000,
+            bytes_scanned=stats.get("DataScannedInBytes", 0),
+            output_location=execution.get("ResultConfiguration", {}).get("OutputLocation", ""),
+            statement_type=execution.get("StatementType", ""),
+        )
+
+    def _rows(self, qid: str) -> list[tuple]:
+        rows, token = [], None
+        while True:
+            page = self._call(
+                "get_query_results",
+                "cannot read query results",
+                QueryExecutionId=qid,
+                **({"NextToken": token} if token else {}),
+            )
+            rows += [
+                tuple(c.get("VarCharValue") for c in r["Data"]) for r in page["ResultSet"]["Rows"]
+            ]
+            token = page.get("NextToken")
+            if not token:
+                return rows[1:]  # the first row of a SELECT's result is its header
+
+    def _stop_all(self) -> None:
+        """Stop every query still running and wait briefly until Athena confirms."""
+        if not self.running:
+            return
+        for qid in list(self.running):
+            try:
+                self._call("stop_query_execution", f"cannot stop query {qid}", QueryExecutionId=qid)
+            except EltError:
+                pass  # it may have just finished; the status check below tells
+        deadline = self.clock() + STOP_CONFIRM_SECONDS
+        while self.running and self.clock() < deadline:
+            for execution in self._status(list(self.running)):
+                if execution["Status"]["State"] in FINAL_STATES:
+                    self.running.pop(execution["QueryExecutionId"], None)
+            if self.running:
+                self.sleep(0.2)

@@ -1,0 +1,292 @@
+"""The embedded engine: DuckDB on a local folder, running the Athena-dialect templates.
+
+Statements are parsed with sqlglot's Athena dialect. SELECTs are translated to DuckDB. The
+Hive DDL of an external table becomes a DuckDB view over the files of its location; a CTAS
+writes Parquet under its external_location. A small JSON catalog in the lake
+(`_elt/<database>/catalog.json`) remembers the tables, so separate processes see each other's work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from elt_cli.engines.base import Engine, QueryResult
+from elt_cli.errors import StepFailed, TemplateError
+from elt_cli.storage import LocalStorage
+
+OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+
+
+def _lit(value: str) -> str:
+    """A DuckDB string literal (DuckDB strings have no backslash escapes)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class LocalEngine(Engine):
+    name = "local"
+
+    def __init__(self, lake: Path):
+        import duckdb
+
+        self.lake = lake
+        self.con = duckdb.connect()
+        self._duckdb_error = duckdb.Error
+        self._attached: set[str] = set()
+
+    # -- catalog -------------------------------------------------------------------------------
+
+    def _catalog_path(self, database: str) -> Path:
+        return self.lake / "_elt" / database / "catalog.json"
+
+    def _catalog(self, database: str) -> dict:
+        path = self._catalog_path(database)
+        if not path.exists():
+            raise StepFailed("catalog", f"database {database} does not exist: run `elt ensure-db`")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _save(self, database: str, catalog: dict) -> None:
+        path = self._catalog_path(database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".catalog.json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(catalog, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: another process reads the old catalog or the new one
+
+    def _abs(self, location: str) -> Path:
+        return self.lake / location if not os.path.isabs(location) else Path(location)
+
+    def _rel(self, location: str) -> str:
+        """Store locations relative to the lake, so a lake folder can be moved."""
+        path = Path(location).resolve()
+        try:
+            return path.relative_to(self.lake).as_posix() + "/"
+        except ValueError:
+            return str(path) + "/"
+
+    def _attach(self, database: str) -> None:
+        """Create the DuckDB schema and one view per catalog table, once per process."""
+        if database in self._attached:
+            return
+        catalog = self._catalog(database)
+        self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
+        # Tables first: a DuckDB view is bound to what it reads when it is created.
+        for table, entry in sorted(catalog["tables"].items(), key=lambda t: t[1]["kind"] == "view"):
+            self._create_view(database, table, entry)
+        self._attached.add(database)
+
+    def _create_view(self, database: str, table: str, entry: dict) -> None:
+        if entry["kind"] == "view":
+            self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS {entry["sql"]}')
+            return
+        location = self._abs(entry["location"])
+        if entry["kind"] == "parquet":
+            source = f"read_parquet({_lit(str(location / '*.parquet'))})"
+        else:
+            files = LocalStorage(lambda _: False).list_files(str(location))
+            columns = ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in entry["columns"])
+            source = (
+                f"read_csv([{', '.join(_lit(f) for f in files) or _lit(str(location))}], "
+                f"columns={{{columns}}}, header={'true' if entry['header'] else 'false'}, "
+                f"delim={_lit(entry['delimiter'])}, quote={_lit(entry['quote'])}, "
+                f"escape={_lit(entry['quote'])}, auto_detect=false)"
+            )
+        self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM {source}')
+
+    # -- Engine --------------------------------------------------------------------------------
+
+    def database_exists(self, database: str) -> bool:
+        return self._catalog_path(database).exists()
+
+    def check_templates(self, rendered: dict[str, str]) -> None:
+        from sqlglot import exp
+        from sqlglot.errors import SqlglotError
+
+        for label, sql in rendered.items():
+            tree = self.translate(label, sql)
+            query = tree.expression if isinstance(tree, exp.Create) else tree
+            if not isinstance(query, exp.Query):
+                continue  # DDL: read by the engine itself, not translated
+            try:
+                query.sql("duckdb", unsupported_level=_error_level())
+            except SqlglotError as exc:
+                raise TemplateError(
+                    f"SQL template {label}.sql cannot run on the local engine: "
+                    f"{_first_lines(str(exc), 1)}"
+                ) from exc
+
+    def translate(self, label: str, sql: str):
+        """Parse Athena SQL; a template the local engine cannot read is named in the error."""
+        import sqlglot
+        from sqlglot.errors import SqlglotError
+
+        try:
+            tree = sqlglot.parse_one(sql, read="athena")
+        except SqlglotError as exc:
+            raise TemplateError(
+                f"SQL template {label}.sql cannot be parsed: {_first_lines(str(exc), 1)}"
+            ) from exc
+        return tree
+
+    def execute(self, label: str, sql: str) -> QueryResult:
+        from sqlglot import exp
+
+        started = time.monotonic()
+        tree = self.translate(label, sql)
+        try:
+            rows = None
+            if isinstance(tree, exp.Create) and tree.kind == "DATABASE":
+                self._create_database(tree.this.name)
+            elif isinstance(tree, exp.Drop) and tree.kind == "TABLE":
+                table = tree.this if tree.this else tree.args["tables"][0]
+                self._drop_table(table.db, table.name)
+            elif isinstance(tree, exp.Create) and tree.kind == "VIEW":
+                self._create_or_replace_view(tree)
+            elif isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression:
+                self._create_table_as(label, tree)
+            elif isinstance(tree, exp.Create) and tree.kind == "TABLE":
+                self._create_external_table(label, tree)
+            else:
+                rows = self.con.execute(self._duckdb_sql(tree)).fetchall()
+        except self._duckdb_error as exc:
+            raise StepFailed(label, _first_lines(str(exc))) from exc
+        return QueryResult(label, seconds=time.monotonic() - started, rows=rows)
+
+    def export_csv(self, label: str, sql: str, dest: str) -> QueryResult:
+        started = time.monotonic()
+        tree = self.translate(label, sql)
+        target = Path(dest)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            # DuckDB quotes a field only when it must and doubles inner quotes: RFC 4180.
+            rows = self._copy(tree, tmp, "FORMAT CSV, HEADER, DELIMITER ','")
+            os.replace(tmp, target)  # readers never see a half-written file under its name
+        except self._duckdb_error as exc:
+            raise StepFailed(label, _first_lines(str(exc))) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+        return QueryResult(label, seconds=time.monotonic() - started, row_count=rows)
+
+    def close(self) -> None:
+        self.con.close()
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def _duckdb_sql(self, tree) -> str:
+        """The DuckDB text of a query, with the databases it reads attached."""
+        for table in _tables(tree):
+            if table.db:
+                self._attach(table.db)
+        return tree.sql("duckdb")
+
+    def _copy(self, tree, path: Path, options: str) -> int:
+        sql = f"COPY ({self._duckdb_sql(tree)}) TO {_lit(str(path))} ({options})"
+        return int(self.con.execute(sql).fetchall()[0][0])
+
+    def _create_database(self, database: str) -> None:
+        if not self.database_exists(database):
+            self._save(database, {"tables": {}})
+
+    def _drop_table(self, database: str, table: str) -> None:
+        catalog = self._catalog(database)
+        if catalog["tables"].pop(table, None) is not None:
+            self._save(database, catalog)
+            self.con.execute(f'DROP VIEW IF EXISTS "{database}"."{table}"')
+
+    def _create_external_table(self, label: str, tree) -> None:
+        from sqlglot import exp
+
+        schema = tree.this
+        table = schema.this
+        props = {type(p).__name__: p for p in tree.args["properties"].expressions}
+        serde = props.get("RowFormatSerdeProperty")
+        serde_name = serde.this.name if serde else LAZY_SIMPLE_SERDE
+        serde_props = {
+            p.this.name: p.args["value"].name
+            for p in (serde.args.get("serde_properties").expressions if serde else [])
+        }
+        table_props = {
+            p.this.name: p.args["value"].name
+            for p in tree.args["properties"].expressions
+            if type(p) is exp.Property
+        }
+        if serde_name == OPEN_CSV_SERDE:
+            delimiter = serde_props.get("separatorChar", ",")
+            quote = serde_props.get("quoteChar", '"')
+        elif serde_name == LAZY_SIMPLE_SERDE:
+            delimiter, quote = serde_props.get("field.delim", "\x01"), ""
+        else:
+            raise TemplateError(
+                f"SQL template {label}.sql: the local engine reads "
+                f"OpenCSVSerde and LazySimpleSerDe tables, not {serde_name}"
+            )
+        location = props.get("LocationProperty")
+        if location is None:
+            raise TemplateError(f"SQL template {label}.sql has no LOCATION")
+        entry = {
+            "kind": "csv",
+            "location": self._rel(location.this.name),
+            "columns": [[c.this.name, c.args["kind"].sql("duckdb")] for c in schema.expressions],
+            "delimiter": delimiter,
+            "quote": quote,
+            "header": int(table_props.get("skip.header.line.count", "0")) > 0,
+        }
+        if not tree.args.get("exists") or not self._has_table(table.db, table.name):
+            self._register(table.db, table.name, entry)
+
+    def _create_table_as(self, label: str, tree) -> None:
+        table = tree.this
+        props = {
+            p.this.name.lower(): p.args["value"].name
+            for p in tree.args["properties"].expressions
+            if p.args.get("value") is not None
+        }
+        location = props.get("external_location")
+        if props.get("format", "parquet").lower() != "parquet" or not location:
+            raise TemplateError(
+                f"SQL template {label}.sql: the local engine builds tables "
+                "WITH (format = 'PARQUET', external_location = ...)"
+            )
+        folder = Path(location)
+        if folder.exists() and any(folder.iterdir()):
+            # What Athena answers with HIVE_PATH_ALREADY_EXISTS.
+            raise StepFailed(label, f"target location {location} is not empty")
+        if self._has_table(table.db, table.name):
+            raise StepFailed(label, f"table {table.db}.{table.name} already exists")
+        folder.mkdir(parents=True, exist_ok=True)
+        self._copy(tree.expression, folder / "data.parquet", "FORMAT PARQUET")
+        self._register(table.db, table.name, {"kind": "parquet", "location": self._rel(location)})
+
+    def _create_or_replace_view(self, tree) -> None:
+        view = tree.this
+        select = tree.expression
+        self._register(view.db, view.name, {"kind": "view", "sql": self._duckdb_sql(select)})
+
+    def _has_table(self, database: str, table: str) -> bool:
+        return table in self._catalog(database)["tables"]
+
+    def _register(self, database: str, table: str, entry: dict) -> None:
+        catalog = self._catalog(database)
+        catalog["tables"][table] = entry
+        self._save(database, catalog)
+        if database in self._attached:
+            self._create_view(database, table, entry)
+
+
+def _error_level():
+    from sqlglot import ErrorLevel
+
+    return ErrorLevel.RAISE
+
+
+def _tables(tree):
+    from sqlglot import exp
+
+    return tree.find_all(exp.Table)
+
+
+def _first_lines(message: str, limit: int = 3) -> str:
+    return " ".join(line.strip() for line in message.strip().splitlines()[:limit])

@@ -1,0 +1,33 @@
+"""The project's exceptions. Only cli.py turns them into messages and exit codes."""
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+class EltError(Exception):
+    """A failure the user can act on; the message is shown as one line."""
+
+    exit_code = EXIT_FAILED
+
+
+class BadInput(EltError):
+    """Bad usage, input or config, found before anything was changed."""
+
+    exit_code = EXIT_USAGE
+
+
+class TemplateError(BadInput):
+    """A SQL template is missing, has an unknown placeholder or cannot be run."""
+
+
+class StepFailed(EltError):
+    """A step of the workflow failed; names the step and, on Athena, the query."""
+
+    def __init__(self, step: str, reason: str, query_id: str | None = None):
+        self.step, self.reason, self.query_id = step, reason, query_id
+        where = f" (query {query_id})" if query_id else ""
+        super().__init__(f"{step} failed{where}: {reason}")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (cron, or Airflow killing the task); unwinds like KeyboardInterrupt."""

@@ -1,0 +1,126 @@
+"""The lake on S3: list, delete under owned prefixes, server-side copy and checked move."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from elt_cli import aws
+from elt_cli.errors import EltError
+from elt_cli.storage import is_hidden
+
+
+def split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+class S3Storage:
+    def __init__(self, may_delete: Callable[[str], bool], settings, client=None):
+        self.may_delete = may_delete
+        self.s3 = client or aws.client(aws.session(settings), "s3")
+
+    def _call(self, method: str, what: str, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return aws.call(getattr(self.s3, method), **kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise aws.failure(exc, what) from exc
+
+    def _objects(self, prefix: str):
+        bucket, key = split(prefix)
+        token = None
+        while True:
+            page = self._call(
+                "list_objects_v2",
+                f"cannot list {prefix}",
+                Bucket=bucket,
+                Prefix=key,
+                **({"ContinuationToken": token} if token else {}),
+            )
+            yield from page.get("Contents", [])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    def list_files(self, prefix: str) -> list[str]:
+        bucket, key = split(prefix)
+        found = []
+        for obj in self._objects(prefix):
+            relative = obj["Key"][len(key) :]
+            if obj["Key"].endswith("/") or any(is_hidden(p) for p in relative.split("/") if p):
+                continue  # folder markers, _SUCCESS, .hidden: Athena skips them too
+            found.append(f"s3://{bucket}/{obj['Key']}")
+        return sorted(found)
+
+    def exists(self, uri: str) -> bool:
+        return self._head(uri) is not None
+
+    def _head(self, uri: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        bucket, key = split(uri)
+        try:
+            return aws.call(self.s3.head_object, Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if aws.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise aws.failure(exc, f"cannot read {uri}") from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not prefix.endswith("/") or not self.may_delete(prefix):
+            raise EltError(f"refusing to delete {prefix}: not under a prefix elt owns")
+        bucket, _ = split(prefix)
+        keys = [obj["Key"] for obj in self._objects(prefix)]
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            answer = self._call(
+                "delete_objects",
+                f"cannot delete under {prefix}",
+                Bucket=bucket,
+                Delete={"Objects": batch, "Quiet": True},
+            )
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise EltError(
+                    f"cannot delete s3://{bucket}/{first['Key']}: "
+                    f"{first.get('Code')}: {first.get('Message')}"
+                )
+        return len(keys)
+
+    def copy(self, src: str, dst: str) -> None:
+        """Server-side copy (multipart above 5 GB), then check the copy is whole."""
+        src_bucket, src_key = split(src)
+        dst_bucket, dst_key = split(dst)
+        source = self._head(src)
+        if source is None:
+            raise EltError(f"cannot copy {src}: it does not exist")
+        self._call(
+            "copy",
+            f"cannot copy {src} to {dst}",
+            CopySource={"Bucket": src_bucket, "Key": src_key},
+            Bucket=dst_bucket,
+            Key=dst_key,
+        )
+        copied = self._head(dst)
+        if copied is None or copied["ContentLength"] != source["ContentLength"]:
+            raise EltError(f"copy of {src} to {dst} is incomplete; the source was kept")
+
+    def move(self, src: str, dst: str) -> None:
+        """Copy, check, then delete the source: an S3 object is replaced whole or not at all."""
+        if not self.may_delete(src):
+            raise EltError(f"refusing to move {src}: not under a prefix elt owns")
+        self.copy(src, dst)
+        bucket, key = split(src)
+        self._call("delete_object", f"cannot delete {src}", Bucket=bucket, Key=key)
+
+    def put_file(self, local_path: Path, uri: str) -> None:
+        bucket, key = split(uri)
+        self._call(
+            "upload_file",
+            f"cannot upload {local_path} to {uri}",
+            Filename=str(local_path),
+            Bucket=bucket,
+            Key=key,
+        )

@@ -1,0 +1,220 @@
+"""The five steps of the workflow as plain functions over a Job (engine, storage, templates)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from elt_cli.config import Settings
+from elt_cli.engines.base import Engine
+from elt_cli.errors import BadInput, EltError, StepFailed
+from elt_cli.layout import RAW_TABLES, Layout
+from elt_cli.report import Reporter
+from elt_cli.templates import MAX_TEXT, Templates, identifier, slug
+
+
+@dataclass(frozen=True)
+class Subset:
+    """One genre and the table (and file names) it becomes."""
+
+    genre: str
+    table: str
+
+
+def subsets_for(genres: tuple[str, ...] | list[str]) -> list[Subset]:
+    """Check the --genre values before anything runs; repeated genres are built once."""
+    if not genres:
+        raise BadInput("give at least one --genre, e.g. --genre Sci-Fi (see `elt genres`)")
+    found: dict[str, Subset] = {}
+    for genre in genres:
+        if not genre.strip() or len(genre) > MAX_TEXT:
+            raise BadInput(
+                f"invalid genre {genre!r}: give a genre name of 1 to {MAX_TEXT} characters"
+            )
+        table = slug(genre)
+        if not table:
+            raise BadInput(f"invalid genre {genre!r}: it needs at least one letter or digit")
+        if table[0].isdigit():
+            raise BadInput(
+                f"genre {genre!r} gives table name {table!r}, which must not start with a digit"
+            )
+        identifier(table, "table name for genre")
+        if table in RAW_TABLES:
+            raise BadInput(f"genre {genre!r} would overwrite the raw {table} table")
+        found.setdefault(table, Subset(genre, table))
+    return list(found.values())
+
+
+@dataclass
+class Job:
+    settings: Settings
+    engine: Engine
+    storage: Any  # LocalStorage or S3Storage
+    templates: Templates
+    reporter: Reporter
+
+    @property
+    def layout(self) -> Layout:
+        return self.settings.layout
+
+    def sql(self, template: str, **values: str) -> str:
+        return self.templates.render(template, database=self.settings.database, **values)
+
+    def require_database(self, step: str) -> None:
+        if not self.engine.database_exists(self.settings.database):
+            raise StepFailed(
+                step, f"database {self.settings.database} does not exist: run `elt ensure-db` first"
+            )
+
+
+def ensure_db(job: Job) -> str:
+    db = job.settings.database
+    job.reporter.step_started("ensure-db", db)
+    if job.engine.database_exists(db):
+        outcome = f"database {db} exists: left as it is"
+    else:
+        job.reporter.query_finished(
+            "ensure-db", job.engine.execute("create_database", job.sql("create_database"))
+        )
+        outcome = f"database {db} was missing: created"
+    job.reporter.step_finished("ensure-db", outcome)
+    return outcome
+
+
+def check_raw_data(job: Job) -> None:
+    for table in RAW_TABLES:
+        if not job.storage.list_files(job.layout.raw(table)):
+            raise BadInput(
+                f"no raw {table} files under {job.layout.raw(table)}: "
+                "check --lake and --source-prefix, or run `elt sample-data`"
+            )
+
+
+def create_tables(job: Job) -> None:
+    check_raw_data(job)
+    job.require_database("create-tables")
+    job.reporter.step_started("create-tables", ", ".join(RAW_TABLES))
+    # DROP first: CREATE ... IF NOT EXISTS would keep a stale definition (the original's INT
+    # ratings) forever. The tables are external, so dropping them leaves the raw files alone.
+    drops = [("drop_table", job.sql("drop_table", table=t)) for t in RAW_TABLES]
+    creates = [
+        (f"create_{t}_table", job.sql(f"create_{t}_table", table=t, location=job.layout.raw(t)))
+        for t in RAW_TABLES
+    ]
+    for result in job.engine.execute_many(drops) + job.engine.execute_many(creates):
+        job.reporter.query_finished("create-tables", result)
+    job.reporter.step_finished("create-tables")
+
+
+def genres_in_data(job: Job) -> list[tuple[str, int]]:
+    result = job.engine.query("list_genres", job.sql("list_genres"))
+    return [(str(genre), int(films)) for genre, films in result.rows or []]
+
+
+def build_subset(job: Job, subsets: list[Subset]) -> None:
+    job.require_database("build-subset")
+    job.reporter.step_started("build-subset", ", ".join(s.table for s in subsets))
+    known = genres_in_data(job)
+    names = {genre.lower() for genre, _ in known}
+    unknown = [s.genre for s in subsets if s.genre.lower() not in names]
+    if unknown:
+        listing = ", ".join(f"{g} ({n})" for g, n in known) or "none"
+        raise EltError(
+            f"no films with genre {', '.join(map(repr, unknown))}; genres in the data: {listing}"
+        )
+    # Each build is a new table over a fresh location (so a CTAS never meets old files), then
+    # the subset's view is pointed at it in one statement: readers see the old complete version
+    # or the new one, never a missing or half-built table. Older versions are removed after.
+    version = time.strftime("v%Y%m%dt%H%M%S") + secrets.token_hex(3)
+    staged = [
+        (s, f"{s.table}__{version}", job.layout.table_data(s.table, version)) for s in subsets
+    ]
+    try:
+        results = job.engine.execute_many(
+            [
+                (
+                    "build_subset",
+                    job.sql("build_subset", table=table, location=location, genre=s.genre),
+                )
+                for s, table, location in staged
+            ]
+        )
+    except BaseException:
+        _discard_staged(job, staged)
+        raise
+    for (s, table, _), result in zip(staged, results, strict=True):
+        job.reporter.query_finished("build-subset", result)
+        job.reporter.query_finished(
+            "build-subset",
+            job.engine.execute(
+                "publish_subset", job.sql("publish_subset", view=s.table, table=table)
+            ),
+        )
+        _remove_old_versions(job, s.table, keep=version)
+    job.reporter.step_finished("build-subset")
+
+
+def _remove_old_versions(job: Job, subset: str, keep: str) -> None:
+    root = job.layout.table_root(subset)
+    versions = {f[len(root) :].split("/", 1)[0] for f in job.storage.list_files(root)}
+    for version in sorted(versions - {keep}):
+        job.engine.execute("drop_table", job.sql("drop_table", table=f"{subset}__{version}"))
+        job.storage.delete_prefix(job.layout.table_data(subset, version))
+
+
+def _discard_staged(job: Job, staged: list) -> None:
+    """Best effort after a failed build: drop staging names and their half-written data."""
+    for _, staging, location in staged:
+        try:
+            job.engine.execute("drop_table", job.sql("drop_table", table=staging))
+            job.storage.delete_prefix(location)
+        except Exception as exc:  # the build's own error matters more than this one
+            job.reporter.note(f"build-subset: could not clean up {location}: {exc}")
+
+
+def export(job: Job, subsets: list[Subset]) -> dict[str, int | None]:
+    job.require_database("export")
+    job.reporter.step_started("export", ", ".join(s.table for s in subsets))
+    rows = {}
+    for s in subsets:
+        job.storage.delete_prefix(job.layout.export_dir(s.table))
+        result = job.engine.export_csv(
+            "export_subset",
+            job.sql("export_subset", table=s.table),
+            job.layout.export_file(s.table),
+        )
+        job.reporter.query_finished("export", result)
+        rows[s.table] = result.row_count
+    job.reporter.step_finished("export")
+    return rows
+
+
+def move(job: Job, subsets: list[Subset]) -> list[str]:
+    job.reporter.step_started("move", ", ".join(s.table for s in subsets))
+    finals = []
+    for s in subsets:
+        files = job.storage.list_files(job.layout.export_dir(s.table))
+        if len(files) != 1:
+            found = "nothing" if not files else f"{len(files)} files"
+            raise StepFailed(
+                "move",
+                f"expected one export file under "
+                f"{job.layout.export_dir(s.table)}, found {found}: "
+                f"run `elt export --genre {s.genre!r}` first",
+            )
+        final = job.layout.final_file(s.table)
+        job.storage.move(files[0], final)
+        finals.append(final)
+    job.reporter.step_finished("move", ", ".join(finals))
+    return finals
+
+
+def run(job: Job, subsets: list[Subset]) -> list[str]:
+    check_raw_data(job)  # before ensure-db changes anything
+    ensure_db(job)
+    create_tables(job)
+    build_subset(job, subsets)
+    export(job, subsets)
+    return move(job, subsets)

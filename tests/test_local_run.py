@@ -1,0 +1,165 @@
+"""The workflow on the embedded engine: outputs against the contract of DESIGN.md."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+
+import pytest
+from conftest import (
+    AWKWARD_MOVIES,
+    elt_process,
+    expected_subset,
+    make_lake,
+    read_output,
+    snapshot,
+)
+
+FINAL = "movielens/sci_fi/sci_fi-movies.csv"
+
+
+def test_run_handles_every_awkward_input(elt, awkward_lake):
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(awkward_lake / FINAL)
+    rows = read_output(awkward_lake / FINAL)
+    by_id = {r["movie_id"]: r for r in rows}
+    # quoted comma, doubled quotes, no year, year range, trailing space, non-ASCII
+    assert by_id[1]["title"] == "American President, The" and by_id[1]["year"] == 1995
+    assert by_id[2]["title"] == 'Dr. "Strangelove" Returns' and by_id[2]["year"] == 1964
+    assert by_id[3]["title"] == "Babylon 5" and by_id[3]["year"] is None
+    assert by_id[4]["title"] == "Battlestar Galactica" and by_id[4]["year"] == 2003
+    assert by_id[5]["title"] == "Stranger Things" and by_id[5]["year"] == 2016
+    assert by_id[6]["title"] == "Amélie Poulain en Orbite"
+    assert by_id[7]["title"] == "攻殻機動隊"
+    # half stars count; ratings from the plain and the .gz file are both read
+    assert by_id[3]["avg_rating"] == Decimal("4.6667") and by_id[3]["num_ratings"] == 3
+    assert by_id[5]["avg_rating"] == Decimal("2.75")
+    # two films with one title stay two rows, ordered by movie_id
+    assert [(r["movie_id"], r["avg_rating"]) for r in rows if r["title"] == "Alien"] == [
+        (9, Decimal("3.75")),
+        (10, Decimal("1.0")),
+    ]
+    # whole genre names, case-insensitive: a "Sci-Fi" title or "Sci-Fi-Fantasy" genre is not in
+    assert 14 in by_id and 8 not in by_id and 15 not in by_id
+    # unrated films are left out; ratings of unknown films change nothing
+    assert 11 not in by_id and 99 not in by_id
+    # year descending, films without a year last
+    assert rows[-1]["movie_id"] == 3
+    assert rows == expected_subset(awkward_lake, "Sci-Fi")
+
+
+def test_output_file_is_standard_csv(elt, awkward_lake):
+    elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    raw = (awkward_lake / FINAL).read_bytes()
+    assert raw.startswith(b"movie_id,title,year,avg_rating,num_ratings\n")
+    assert b'1,"American President, The",1995,3.75,2\n' in raw
+    assert b'2,"Dr. ""Strangelove"" Returns",1964,0.5,1\n' in raw
+    assert b"\n3,Babylon 5,,4.6667,3\n" in raw
+    raw.decode("utf-8")
+
+
+def test_no_genres_listed_is_a_genre(elt, awkward_lake):
+    result = elt("--lake", awkward_lake, "run", "--genre", "(no genres listed)")
+    assert result.exit_code == 0, result.output
+    rows = read_output(awkward_lake / "movielens/no_genres_listed/no_genres_listed-movies.csv")
+    assert [(r["movie_id"], r["title"]) for r in rows] == [(13, "Nothing To See")]
+
+
+def test_matches_independent_computation_on_sample_data(elt, tmp_path):
+    lake = tmp_path / "lake"
+    assert (
+        elt(
+            "--lake", lake, "sample-data", "--ratings", "20000", "--movies", "1500", "--seed", "7"
+        ).exit_code
+        == 0
+    )
+    genres = ["Sci-Fi", "Comedy", "Film-Noir", "(no genres listed)"]
+    result = elt("--lake", lake, "run", *[a for g in genres for a in ("--genre", g)])
+    assert result.exit_code == 0, result.output
+    for genre, slug in zip(
+        genres, ["sci_fi", "comedy", "film_noir", "no_genres_listed"], strict=True
+    ):
+        rows = read_output(lake / "movielens" / slug / f"{slug}-movies.csv")
+        assert rows, genre
+        assert rows == expected_subset(lake, genre)
+
+
+def test_steps_one_by_one_in_separate_processes_equal_run(tmp_path):
+    one = make_lake(tmp_path / "one", AWKWARD_MOVIES, [(1, 1, 4.0), (1, 3, 3.5), (2, 9, 2.0)])
+    two = tmp_path / "two"
+    shutil.copytree(one, two)
+    for step in (
+        ["ensure-db"],
+        ["create-tables"],
+        ["build-subset", "--genre", "Sci-Fi"],
+        ["export", "--genre", "Sci-Fi"],
+        ["move", "--genre", "Sci-Fi"],
+    ):
+        done = elt_process("--lake", one, *step, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    done = elt_process("--lake", two, "run", "--genre", "Sci-Fi", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (one / FINAL).read_bytes() == (two / FINAL).read_bytes()
+    assert len(read_output(one / FINAL)) == 3
+
+
+def test_two_runs_in_a_row_give_the_same_files(elt, awkward_lake):
+    elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    first = snapshot(awkward_lake)
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    second = snapshot(awkward_lake)
+    assert second[FINAL] == first[FINAL]
+    tables = lambda snap: [k for k in snap if k.startswith("tables/")]  # noqa: E731
+    assert len(tables(first)) == len(tables(second)) == 1  # the old version was removed
+    assert not [k for k in second if k.startswith("export/")]  # moved, not copied
+
+
+def test_rerun_rebuilds_the_subset_with_current_data(elt, tmp_path):
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, [(1, 9, 4.0)])
+    elt("--lake", lake, "run", "--genre", "Sci-Fi")
+    assert [r["movie_id"] for r in read_output(lake / FINAL)] == [9]
+    make_lake(lake, AWKWARD_MOVIES, [(1, 9, 4.0), (1, 1, 2.0), (1, 1, 3.0)])
+    assert elt("--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    rows = read_output(lake / FINAL)
+    assert [(r["movie_id"], r["avg_rating"]) for r in rows] == [
+        (1, Decimal("2.5")),
+        (9, Decimal("4.0")),
+    ]
+
+
+def test_several_genres_in_one_run(elt, awkward_lake):
+    result = elt(
+        "--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "comedy", "--genre", "Sci-Fi"
+    )
+    assert result.exit_code == 0, result.output
+    comedy = read_output(awkward_lake / "movielens/comedy/comedy-movies.csv")
+    assert {r["movie_id"] for r in comedy} == {1, 2, 6, 14, 15}
+    assert comedy == expected_subset(awkward_lake, "Comedy")
+    assert read_output(awkward_lake / FINAL) == expected_subset(awkward_lake, "Sci-Fi")
+
+
+def test_ensure_db_says_which_branch_it_took(elt, awkward_lake):
+    first = elt("--lake", awkward_lake, "ensure-db")
+    second = elt("--lake", awkward_lake, "ensure-db")
+    assert first.stdout == "database movielens_elt was missing: created\n"
+    assert second.stdout == "database movielens_elt exists: left as it is\n"
+
+
+def test_genres_lists_films_per_genre(elt, awkward_lake):
+    elt("--lake", awkward_lake, "ensure-db")
+    elt("--lake", awkward_lake, "create-tables")
+    result = elt("--lake", awkward_lake, "genres")
+    assert "Sci-Fi\t10\n" in result.stdout and "sci-fi\t1\n" in result.stdout
+    assert "(no genres listed)\t1\n" in result.stdout
+
+
+@pytest.mark.parametrize("genre", ["Sci'Fi", "x') OR 1=1 --", "Sci-Fi'; DROP TABLE movies; --"])
+def test_genre_values_are_literal_text_not_sql(elt, awkward_lake, genre):
+    result = elt("--lake", awkward_lake, "run", "--genre", genre)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        f"Error: no films with genre {genre!r}; genres in the data:"
+    )
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
