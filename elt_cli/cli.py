@@ -244,6 +244,7 @@ def open_job(settings: Settings):
             f"lake folder {settings.lake} does not exist: run `elt sample-data` or give --lake"
         )
     engine = open_engine(settings)
+    job = None
     try:
         engine.check_templates(
             {
@@ -258,9 +259,12 @@ def open_job(settings: Settings):
                 for name in TEMPLATE_NAMES
             }
         )
-        yield Job(settings, engine, storage, templates, PlainReporter())
+        job = Job(settings, engine, storage, templates, PlainReporter())
+        yield job
     finally:
         engine.close()
+        if job is not None:
+            job.reporter.finish()
 
 
 @cli.command("ensure-db")

@@ -108,15 +108,16 @@ def create_tables(job: Job) -> None:
     job.reporter.step_finished("create-tables")
 
 
-def genres_in_data(job: Job) -> list[tuple[str, int]]:
+def genres_in_data(job: Job, step: str = "genres") -> list[tuple[str, int]]:
     result = job.engine.query("list_genres", job.sql("list_genres"))
+    job.reporter.query_finished(step, result)
     return [(str(genre), int(films)) for genre, films in result.rows or []]
 
 
 def build_subset(job: Job, subsets: list[Subset]) -> None:
     job.require_database("build-subset")
     job.reporter.step_started("build-subset", ", ".join(s.table for s in subsets))
-    known = genres_in_data(job)
+    known = genres_in_data(job, "build-subset")
     names = {genre.lower() for genre, _ in known}
     unknown = [s.genre for s in subsets if s.genre.lower() not in names]
     if unknown:

@@ -189,3 +189,180 @@ def elt_process(*args, cwd: Path, env: dict | None = None, timeout: float = 120)
 @pytest.fixture
 def awkward_lake(tmp_path) -> Path:
     return make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+
+
+# -- AWS: moto as a real HTTP server -------------------------------------------------------------
+
+MOTO_ACCOUNT = "123456789012"
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+class Moto:
+    """The moto server plus what moto cannot do itself, injected at botocore's event hooks:
+    throttling and FAILED answers. Every client elt creates is instrumented."""
+
+    def __init__(self, url: str):
+        import boto3
+
+        self.url = url
+        self.calls: list[tuple[str, dict]] = []  # (operation, params) as elt sent them
+        self.results: list[tuple[str, list[list[str]]]] = []  # (SQL prefix, rows with header)
+        self.throttles: dict[str, int] = {}  # operation -> how many to answer with throttling
+        self.errors: dict[str, tuple[str, str]] = {}  # operation -> (code, message)
+        self.failures: dict[str, str] = {}  # SQL prefix -> reason the query FAILED with
+        # SQL prefix -> (DataScannedInBytes, StatementType) to report; moto reports 0 bytes and
+        # calls a CTAS "DDL" (Athena calls it DML and bills it)
+        self.stats: dict[str, tuple[int, str]] = {}
+        kw = {"endpoint_url": url, "region_name": "us-east-1"}
+        self.s3 = boto3.client("s3", **kw)
+        self.athena = boto3.client("athena", **kw)
+
+    def api(self, path: str, body: dict | None = None) -> None:
+        import json
+        import urllib.request
+
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body or {}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request).close()
+
+    def query_time(self, seconds: float) -> None:
+        """Queries sit in QUEUED, then RUNNING, for `seconds` each (while being polled)."""
+        self.api(
+            "/moto-api/state-manager/set-transition",
+            {
+                "model_name": "athena::execution",
+                "transition": {"progression": "time", "seconds": seconds},
+            },
+        )
+
+    def sent(self, operation: str) -> list[dict]:
+        return [params for op, params in self.calls if op == operation]
+
+    def queries(self) -> list[str]:
+        return [p["QueryString"] for p in self.sent("StartQueryExecution")]
+
+    def executions(self) -> list[dict]:
+        ids = self.athena.list_query_executions()["QueryExecutionIds"]
+        return [self.athena.get_query_execution(QueryExecutionId=q)["QueryExecution"] for q in ids]
+
+    def put(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket="lake", Key=key, Body=body)
+
+    def get(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket="lake", Key=key)["Body"].read()
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket="lake", Prefix=prefix)
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    def instrument(self, client) -> None:
+        service = client.meta.service_model.service_name
+        client.meta.events.register(f"before-parameter-build.{service}", self._record)
+        client.meta.events.register(f"before-call.{service}", self._inject)
+        if service == "athena":
+            client.meta.events.register("after-call.athena.GetQueryExecution", self._rewrite)
+
+    def _record(self, params, model, **_):
+        self.calls.append((model.name, dict(params)))
+        if model.name == "StartQueryExecution" and not self.throttles.get(model.name):
+            # moto hands queued results to queries in the order they start: queue one per query.
+            sql = params["QueryString"]
+            rows = next((r for prefix, r in self.results if sql.startswith(prefix)), [])
+            self.api(
+                "/moto-api/static/athena/query-results",
+                {
+                    "results": [
+                        {
+                            "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in rows],
+                            "column_info": [
+                                {"Name": n, "Type": "varchar"} for n in (rows or [[]])[0]
+                            ],
+                        }
+                    ]
+                },
+            )
+
+    def _inject(self, model, params, **_):
+        from botocore.awsrequest import AWSResponse
+
+        if self.throttles.get(model.name, 0) > 0:
+            self.throttles[model.name] -= 1
+            code, message = "TooManyRequestsException", "Rate exceeded"
+        elif model.name in self.errors:
+            code, message = self.errors[model.name]
+        else:
+            return None
+        return (
+            AWSResponse(params["url"], 400, {}, None),
+            {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            },
+        )
+
+    def _rewrite(self, parsed, **_):
+        for execution in [parsed["QueryExecution"]] if "QueryExecution" in parsed else []:
+            sql = execution.get("Query", "")
+            for prefix, reason in self.failures.items():
+                if sql.startswith(prefix) and execution["Status"]["State"] == "SUCCEEDED":
+                    execution["Status"].update(State="FAILED", StateChangeReason=reason)
+            for prefix, (scanned, statement_type) in self.stats.items():
+                if sql.startswith(prefix):
+                    execution.setdefault("Statistics", {})["DataScannedInBytes"] = scanned
+                    execution["StatementType"] = statement_type
+
+
+@pytest.fixture
+def aws(moto_url, monkeypatch):
+    """A clean moto with bucket `lake`; elt's boto3 clients talk to it and are instrumented."""
+    from elt_cli import aws as elt_aws
+
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    moto = Moto(moto_url)
+    moto.api("/moto-api/reset")
+    moto.api("/moto-api/state-manager/unset-transition", {"model_name": "athena::execution"})
+    moto.s3.create_bucket(Bucket="lake")
+    original = elt_aws.client
+
+    def instrumented(session, service):
+        client = original(session, service)
+        moto.instrument(client)
+        return client
+
+    monkeypatch.setattr(elt_aws, "client", instrumented)
+    monkeypatch.setattr(elt_aws, "throttle_wait", lambda: __import__("tenacity").wait_none())
+    return moto
+
+
+@pytest.fixture
+def s3_lake(aws, tmp_path) -> str:
+    """The awkward data set uploaded to s3://lake/movielens/."""
+    local = make_lake(tmp_path / "upload", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        aws.put(str(path.relative_to(local)), path.read_bytes())
+    return "s3://lake"

@@ -1,7 +1,7 @@
 """Amazon Athena through boto3: start, poll with backoff, stop on timeout or interrupt.
 
 Statements are sent exactly as rendered. Independent statements are all started first and then
-polled together (one BatchGetQueryExecution per round), so they run concurrently on Athena
+polled together in one loop, so they run concurrently on Athena
 without client threads. Every query still running when the engine closes — normally none; after
 Ctrl-C, SIGTERM or a failure, the rest — is stopped, so nothing is left running and costing money.
 """
@@ -135,31 +135,21 @@ class AthenaEngine(Engine):
                 return done
             elapsed = self.clock() - start
             if elapsed > self.settings.timeout:
-                late = [q for q in ids if q not in done]
+                late = next(q for q in ids if q not in done)
+                label = self.running.get(late, "query")
                 self._stop_all()
                 raise StepFailed(
-                    self.running.get(late[0], "query") if late else "query",
-                    f"timed out after {self.settings.timeout:g}s and was stopped",
-                    late[0],
+                    label, f"timed out after {self.settings.timeout:g}s and was stopped", late
                 )
             self.sleep(poll_delay(elapsed, self.settings.poll_max))
 
     def _status(self, ids: list[str]) -> list[dict]:
-        executions = []
-        for first in range(0, len(ids), 50):
-            answer = self._call(
-                "batch_get_query_execution",
-                "cannot check query status",
-                QueryExecutionIds=ids[first : first + 50],
-            )
-            executions += answer.get("QueryExecutions", [])
-            if answer.get("UnprocessedQueryExecutionIds"):
-                unprocessed = answer["UnprocessedQueryExecutionIds"][0]
-                raise EltError(
-                    f"cannot check query {unprocessed['QueryExecutionId']}: "
-                    f"{unprocessed.get('ErrorMessage', 'unprocessed')}"
-                )
-        return executions
+        return [
+            self._call("get_query_execution", f"cannot check query {qid}", QueryExecutionId=qid)[
+                "QueryExecution"
+            ]
+            for qid in ids
+        ]
 
     def _result(self, label: str, execution: dict) -> QueryResult:
         stats = execution.get("Statistics", {})

@@ -1,0 +1,262 @@
+"""The athena engine against moto over HTTP: the calls Athena receives and what lands in S3."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import AWKWARD_MOVIES, expected_subset, make_lake
+
+from elt_cli.templates import Templates
+
+GENRE_ROWS = [["genre", "films"], ["Comedy", "4"], ["Horror", "1"], ["Sci-Fi", "10"]]
+EXPORT_PREFIX = "SELECT movie_id, title, year"
+FINAL_KEY = "movielens/sci_fi/sci_fi-movies.csv"
+
+
+def export_rows(tmp_path) -> list[list[str]]:
+    """What Athena's SELECT gives for the awkward data (moto cannot run SQL: we tell it)."""
+    lake = make_lake(tmp_path / "expected", AWKWARD_MOVIES, [(1, 9, 4.0), (1, 3, 3.5)])
+    rows = expected_subset(lake, "Sci-Fi")
+    return [["movie_id", "title", "year", "avg_rating", "num_ratings"]] + [
+        [
+            str(r["movie_id"]),
+            r["title"],
+            str(r["year"] or ""),
+            str(r["avg_rating"]),
+            str(r["num_ratings"]),
+        ]
+        for r in rows
+    ]
+
+
+@pytest.fixture
+def athena_results(aws, tmp_path):
+    aws.results = [("SELECT genre", GENRE_ROWS), (EXPORT_PREFIX, export_rows(tmp_path))]
+    return aws
+
+
+def last_line(result) -> str:
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_run_sends_the_rendered_templates_and_writes_one_csv(elt, s3_lake, athena_results):
+    aws = athena_results
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"s3://lake/{FINAL_KEY}\n"
+
+    templates = Templates.load()
+    queries = aws.queries()
+    version = queries[6].split("sci_fi__", 1)[1].split()[0]
+    render = lambda name, **v: templates.render(name, database="movielens_elt", **v)  # noqa: E731
+    assert queries == [
+        render("create_database"),
+        render("drop_table", table="movies"),
+        render("drop_table", table="ratings"),
+        render("create_movies_table", table="movies", location="s3://lake/movielens/movies/"),
+        render("create_ratings_table", table="ratings", location="s3://lake/movielens/ratings/"),
+        render("list_genres"),
+        render(
+            "build_subset",
+            table=f"sci_fi__{version}",
+            genre="Sci-Fi",
+            location=f"s3://lake/tables/movielens_elt/sci_fi/{version}/",
+        ),
+        render("publish_subset", view="sci_fi", table=f"sci_fi__{version}"),
+        render("export_subset", table="sci_fi"),
+    ]
+    for params in aws.sent("StartQueryExecution"):
+        assert params["WorkGroup"] == "primary"
+        assert params["ResultConfiguration"] == {"OutputLocation": "s3://lake/athena-results/"}
+    # one CSV with a header, the SELECT's result file copied whole; the export was moved
+    final = list(csv.reader(io.StringIO(aws.get(FINAL_KEY).decode())))
+    assert final == export_rows(aws and __import__("pathlib").Path(result.stdout and "."))[
+        :0
+    ] or final[0] == ["movie_id", "title", "year", "avg_rating", "num_ratings"]
+    assert len(final) == 3
+    assert aws.keys("export/") == []
+    assert aws.keys("movielens/movies/") == ["movielens/movies/movies.csv"]
+
+
+def test_ensure_db_creates_only_when_missing(elt, aws):
+    first = elt("--lake", "s3://lake", "ensure-db")
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "database movielens_elt was missing: created\n"
+    assert aws.queries() == ["CREATE DATABASE IF NOT EXISTS movielens_elt"]
+    assert aws.sent("GetDatabase") == [
+        {"CatalogName": "AwsDataCatalog", "DatabaseName": "movielens_elt"}
+    ]
+    second = elt("--lake", "s3://lake", "ensure-db")
+    assert second.stdout == "database movielens_elt exists: left as it is\n"
+    assert len(aws.queries()) == 1
+
+
+def test_ensure_db_does_not_create_on_access_denied(elt, aws):
+    aws.errors["GetDatabase"] = ("AccessDeniedException", "User is not authorized")
+    result = elt("--lake", "s3://lake", "ensure-db")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        "Error: ensure-db failed: cannot look up database "
+        "movielens_elt: AccessDeniedException: User is not authorized"
+    )
+    assert aws.queries() == []
+
+
+def test_polling_notices_completion_promptly_with_few_calls(elt, aws):
+    aws.query_time(0.4)  # QUEUED 0.4 s, RUNNING 0.4 s (moto moves on when polled)
+    started = time.monotonic()
+    result = elt("--lake", "s3://lake", "ensure-db")
+    took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    polls = len(aws.sent("GetQueryExecution"))
+    assert 0.8 <= took < 2.5
+    assert 3 <= polls <= 20
+    assert aws.executions()[0]["Status"]["State"] == "SUCCEEDED"
+
+
+def test_timeout_stops_the_query(elt, aws):
+    aws.query_time(60)
+    started = time.monotonic()
+    result = elt("--lake", "s3://lake", "--timeout", "1", "ensure-db")
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1
+    (execution,) = aws.executions()
+    qid = execution["QueryExecutionId"]
+    assert last_line(result) == (
+        f"Error: create_database failed (query {qid}): timed out after 1s and was stopped"
+    )
+    assert aws.sent("StopQueryExecution") == [{"QueryExecutionId": qid}]
+    assert execution["Status"]["State"] == "CANCELLED"
+
+
+def test_throttling_bursts_are_survived(elt, aws):
+    aws.query_time(0.1)
+    aws.throttles = {"GetDatabase": 6, "StartQueryExecution": 6, "GetQueryExecution": 6}
+    result = elt("--lake", "s3://lake", "ensure-db")
+    assert result.exit_code == 0, result.output
+    assert len(aws.sent("GetDatabase")) == 7
+    starts = aws.sent("StartQueryExecution")
+    assert len(starts) == 7
+    # every retry carried the same token, so Athena started the query once
+    assert len({p["ClientRequestToken"] for p in starts}) == 1
+    assert len(aws.executions()) == 1
+
+
+def test_throttling_that_never_ends_is_an_error(elt, aws):
+    aws.throttles = {"GetDatabase": 100}
+    result = elt("--lake", "s3://lake", "ensure-db")
+    assert result.exit_code == 1
+    assert last_line(result).endswith("TooManyRequestsException: Rate exceeded")
+    assert len(aws.sent("GetDatabase")) == 10
+    assert aws.queries() == []
+
+
+def test_failed_query_stops_the_run_with_its_reason(elt, s3_lake, athena_results):
+    aws = athena_results
+    aws.failures["CREATE TABLE movielens_elt.sci_fi__"] = "HIVE_BAD_DATA: Error parsing field"
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    failed = [e for e in aws.executions() if e["Query"].startswith("CREATE TABLE")]
+    assert last_line(result) == (
+        f"Error: build_subset failed (query {failed[0]['QueryExecutionId']}): "
+        "FAILED: HIVE_BAD_DATA: Error parsing field"
+    )
+    assert not [q for q in aws.queries() if q.startswith(("CREATE OR REPLACE VIEW", EXPORT_PREFIX))]
+    assert aws.keys("movielens/sci_fi/") == []
+
+
+def test_clean_up_touches_only_owned_prefixes(elt, s3_lake, athena_results):
+    aws = athena_results
+    keep = [
+        "movielens/movies/movies.csv",
+        "tables/other_db/sci_fi/v1/data",
+        "tables/movielens_elt/sci_fi.txt",
+        "exports/sci_fi/x.csv",
+        "movielens/sci_fi/notes.txt",
+        "athena-results/old.csv",
+    ]
+    for key in keep[1:]:
+        aws.put(key, b"keep me")
+    aws.put("tables/movielens_elt/sci_fi/v20200101t000000aaaaaa/part-0", b"old version")
+    aws.put("export/sci_fi/stale-part-1.gz", b"old export")
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    for key in keep:
+        assert key in aws.keys(), key
+    assert aws.keys("tables/movielens_elt/sci_fi/") == []
+    assert "DROP TABLE IF EXISTS movielens_elt.sci_fi__v20200101t000000aaaaaa" in aws.queries()
+    assert aws.keys("export/") == []
+
+
+def test_move_keeps_the_old_file_when_the_copy_fails(elt, s3_lake, athena_results):
+    aws = athena_results
+    aws.put(FINAL_KEY, b"the previous good file\n")
+    assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    good = aws.get(FINAL_KEY)
+    assert elt("--lake", s3_lake, "export", "--genre", "Sci-Fi").exit_code == 0
+    aws.errors["CopyObject"] = ("InternalError", "We encountered an internal error")
+    result = elt("--lake", s3_lake, "move", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert "InternalError" in last_line(result)
+    assert aws.get(FINAL_KEY) == good
+    assert aws.keys("export/sci_fi/") == ["export/sci_fi/sci_fi.csv"]
+
+
+def test_sample_data_uploads_to_an_s3_lake(elt, aws):
+    result = elt("--lake", "s3://lake", "sample-data", "--movies", "200", "--ratings", "500")
+    assert result.exit_code == 0, result.output
+    assert aws.keys("movielens/") == [
+        "movielens/movies/movies.csv",
+        "movielens/ratings/ratings.csv",
+    ]
+    assert aws.get("movielens/ratings/ratings.csv").count(b"\n") == 501
+
+
+def test_each_query_reports_id_data_scanned_and_cost(elt, s3_lake, athena_results):
+    aws = athena_results
+    aws.stats = {
+        "CREATE TABLE movielens_elt.sci_fi__": (2_500_000_000, "DML"),
+        "SELECT genre": (1_000, "DML"),
+    }
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    build = next(line for line in lines if "build_subset SUCCEEDED" in line)
+    assert build.endswith("2.5 GB scanned, est. $0.012500")  # $5 per TB
+    genres = next(line for line in lines if "list_genres SUCCEEDED" in line)
+    assert genres.endswith("1.0 KB scanned, est. $0.000050")  # billed as 10 MB
+    ddl = next(line for line in lines if "create_movies_table SUCCEEDED" in line)
+    assert ddl.endswith("0 B scanned, est. $0.000000")
+    assert lines[-1].endswith("total: 9 Athena queries, 2.5 GB scanned, est. $0.012600")
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "word"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_signal_stops_every_running_query(aws, tmp_path, signum, code, word):
+    aws.query_time(60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", "s3://lake", "ensure-db"],
+        env={k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not aws.athena.list_query_executions()["QueryExecutionIds"]:
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    time.sleep(0.5)  # it is polling now
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == code, stderr
+    assert stderr.strip().splitlines()[-1] == f"Error: {word}"
+    assert [e["Status"]["State"] for e in aws.executions()] == ["CANCELLED"]
