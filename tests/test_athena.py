@@ -260,3 +260,24 @@ def test_signal_stops_every_running_query(aws, tmp_path, signum, code, word):
     assert process.returncode == code, stderr
     assert stderr.strip().splitlines()[-1] == f"Error: {word}"
     assert [e["Status"]["State"] for e in aws.executions()] == ["CANCELLED"]
+
+
+def test_workgroup_region_and_profile(elt, aws, monkeypatch, tmp_path):
+    west = __import__("boto3").client("athena", endpoint_url=aws.url, region_name="eu-west-1")
+    west.create_work_group(
+        Name="etl",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://lake/wg-results/"},
+            "EnforceWorkGroupConfiguration": True,
+        },
+    )
+    result = elt("--lake", "s3://lake", "--workgroup", "etl", "--region", "eu-west-1", "ensure-db")
+    assert result.exit_code == 0, result.output
+    assert aws.sent("StartQueryExecution")[0]["WorkGroup"] == "etl"
+    assert len(west.list_query_executions(WorkGroup="etl")["QueryExecutionIds"]) == 1
+    assert aws.athena.list_query_executions()["QueryExecutionIds"] == []  # not us-east-1
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    result = elt("--lake", "s3://lake", "--profile", "nobody", "ensure-db")
+    assert result.exit_code == 2
+    assert last_line(result) == "Error: AWS profile 'nobody' not found"
