@@ -36,11 +36,18 @@ def is_throttling(exc: BaseException) -> bool:
     return error_code(exc) in THROTTLING_CODES
 
 
-def call(fn, /, **kwargs) -> Any:
-    """Call a boto3 client method, retrying only throttling, with backoff."""
+def call(fn, /, on_retry=None, **kwargs) -> Any:
+    """Call a boto3 client method, retrying only throttling, with backoff.
+
+    `on_retry(attempt, wait_seconds)` is told before each wait."""
     from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
+    def before_sleep(state):
+        if on_retry:
+            on_retry(state.attempt_number, state.next_action.sleep)
+
     for attempt in Retrying(
+        before_sleep=before_sleep,
         retry=retry_if_exception(is_throttling),
         wait=throttle_wait(),
         stop=stop_after_attempt(THROTTLE_ATTEMPTS),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -30,8 +32,67 @@ _SOURCE_NAMES = {
 }
 
 
+@dataclass
+class App:
+    """What every command gets: the settings and how to report."""
+
+    settings: Settings
+    reporter: object
+    json: bool
+    dry_run: bool
+    lines: list[str] = field(default_factory=list)
+
+    def echo(self, text: str) -> None:
+        """A command's result for stdout, printed once progress is off the terminal."""
+        self.lines.append(text)
+
+    def flush(self, command: str | None, error: BaseException | None) -> None:
+        code, message = outcome(error)
+        self.reporter.finish(message)
+        if not self.json:
+            for line in self.lines:
+                click.echo(line)
+        elif not isinstance(error, click.exceptions.Exit):
+            # Under --json the document is all of stdout, so `elt --json run | jq` works.
+            click.echo(json.dumps(self.reporter.document(command, code, message), indent=2))
+
+
+def outcome(exc: BaseException | None) -> tuple[int, str | None]:
+    """The exit code and one-line message for how a command ended (DESIGN.md's contract)."""
+    if exc is None:
+        return EXIT_OK, None
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code, None
+    if isinstance(exc, click.ClickException):
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+        return exc.exit_code, exc.format_message() + hint
+    if isinstance(exc, EltError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
+        return EXIT_INTERRUPTED, "interrupted"
+    if isinstance(exc, Terminated):
+        return EXIT_TERMINATED, "terminated"
+    return (
+        EXIT_FAILED,
+        f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+    )
+
+
 class EltGroup(click.Group):
-    """Turns every error into one line on stderr and the exit code of DESIGN.md."""
+    """Turns every ending into one line on stderr and the exit code of DESIGN.md."""
+
+    def invoke(self, ctx: click.Context):
+        error: BaseException | None = None
+        try:
+            return super().invoke(ctx)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if isinstance(ctx.obj, App):
+                ctx.obj.flush(ctx.invoked_subcommand, error)
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
@@ -41,41 +102,22 @@ class EltGroup(click.Group):
         try:
             code = super().main(argv, prog_name or "elt", standalone_mode=False, **extra)
             code = code if isinstance(code, int) else EXIT_OK
-        except click.exceptions.Abort:
-            code = _fail("interrupted", EXIT_INTERRUPTED)
-        except click.ClickException as exc:
-            hint = ""
-            if isinstance(exc, click.UsageError) and exc.ctx is not None:
-                hint = f" (see `{exc.ctx.command_path} --help`)"
-            code = _fail(exc.format_message() + hint, exc.exit_code)
-        except EltError as exc:
-            if debug:
-                _traceback()
-            code = _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            code = _fail("interrupted", EXIT_INTERRUPTED)
-        except Terminated:
-            code = _fail("terminated", EXIT_TERMINATED)
         except Exception as exc:
-            if debug or "PYTEST_CURRENT_TEST" in os.environ:
-                if debug:
-                    _traceback()
-                    code = EXIT_FAILED
-                else:
-                    raise  # unexpected errors must surface in tests, not hide as "Error: ..."
-            else:
-                code = _fail(
-                    f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-                    EXIT_FAILED,
-                )
+            unexpected = not isinstance(
+                exc, (click.ClickException, click.exceptions.Abort, EltError)
+            )
+            if unexpected and "PYTEST_CURRENT_TEST" in os.environ and not debug:
+                raise  # unexpected errors must surface in tests, not hide as "Error: ..."
+            if debug and not isinstance(exc, click.ClickException):
+                _traceback()
+            code, message = outcome(exc)
+            click.echo(f"Error: {message}", err=True)
+        except (KeyboardInterrupt, Terminated) as exc:
+            code, message = outcome(exc)
+            click.echo(f"Error: {message}", err=True)
         finally:
             signal.signal(signal.SIGTERM, previous)
         sys.exit(code)
-
-
-def _fail(message: str, code: int) -> int:
-    click.echo(f"Error: {message}", err=True)
-    return code
 
 
 def _traceback() -> None:
@@ -112,96 +154,122 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
     return str(path)
 
 
+_OPTIONS = [
+    click.option(
+        "--config",
+        "config_file",
+        envvar="ELT_CONFIG",
+        is_eager=True,
+        callback=_load_config,
+        type=click.Path(dir_okay=False),
+        help=f"Config file [default: ./{DEFAULT_CONFIG}, or [tool.elt] in ./pyproject.toml].",
+    ),
+    click.option(
+        "--engine",
+        type=click.Choice(["local", "athena"]),
+        envvar="ELT_ENGINE",
+        help="Where the SQL runs [default: athena for an s3:// lake, else local].",
+    ),
+    click.option(
+        "--lake",
+        envvar="ELT_LAKE",
+        default="./lake",
+        show_default=True,
+        help="Data lake root: s3://bucket[/prefix] or a local folder.",
+    ),
+    click.option(
+        "--database",
+        envvar="ELT_DATABASE",
+        default="movielens_elt",
+        show_default=True,
+        help="Athena/Glue (or local) database.",
+    ),
+    click.option(
+        "--source-prefix",
+        envvar="ELT_SOURCE_PREFIX",
+        default="movielens",
+        show_default=True,
+        help="Raw files live under <lake>/<P>/movies/ and <lake>/<P>/ratings/.",
+    ),
+    click.option(
+        "--results",
+        envvar="ELT_RESULTS",
+        help="Athena query result location [default: <lake>/athena-results/].",
+    ),
+    click.option(
+        "--workgroup",
+        envvar="ELT_WORKGROUP",
+        default="primary",
+        show_default=True,
+        help="Athena workgroup.",
+    ),
+    click.option("--region", envvar="AWS_REGION", help="AWS region [default: boto3's]."),
+    click.option("--profile", envvar="AWS_PROFILE", help="AWS profile [default: boto3's]."),
+    click.option(
+        "--queries",
+        envvar="ELT_QUERIES",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of SQL templates [default: the packaged queries/].",
+    ),
+    click.option(
+        "--timeout",
+        envvar="ELT_TIMEOUT",
+        type=float,
+        default=1800.0,
+        show_default=True,
+        help="Seconds one query may run before it is stopped.",
+    ),
+    click.option(
+        "--poll-max",
+        envvar="ELT_POLL_MAX",
+        type=float,
+        default=5.0,
+        show_default=True,
+        help="Longest wait in seconds between two status checks of a query.",
+    ),
+    click.option(
+        "--dry-run", is_flag=True, help="Print every statement and storage action; change nothing."
+    ),
+    click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print a JSON summary of the run on stdout (and nothing else there).",
+    ),
+    click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Live progress display [default: on when stderr is a terminal].",
+    ),
+    click.option("--debug", envvar="ELT_DEBUG", is_flag=True, help="Show tracebacks."),
+]
+
+
 def global_options(f):
-    options = [
-        click.option(
-            "--config",
-            "config_file",
-            envvar="ELT_CONFIG",
-            is_eager=True,
-            callback=_load_config,
-            type=click.Path(dir_okay=False),
-            help=f"Config file (default ./{DEFAULT_CONFIG}, or [tool.elt] in ./pyproject.toml).",
-        ),
-        click.option(
-            "--engine",
-            type=click.Choice(["local", "athena"]),
-            envvar="ELT_ENGINE",
-            help="Where the SQL runs [default: athena for an s3:// lake, else local].",
-        ),
-        click.option(
-            "--lake",
-            envvar="ELT_LAKE",
-            default="./lake",
-            show_default=True,
-            help="Data lake root: s3://bucket[/prefix] or a local folder.",
-        ),
-        click.option(
-            "--database",
-            envvar="ELT_DATABASE",
-            default="movielens_elt",
-            show_default=True,
-            help="Athena/Glue (or local) database.",
-        ),
-        click.option(
-            "--source-prefix",
-            envvar="ELT_SOURCE_PREFIX",
-            default="movielens",
-            show_default=True,
-            help="Raw files live under <lake>/<P>/movies/ and <lake>/<P>/ratings/.",
-        ),
-        click.option(
-            "--results",
-            envvar="ELT_RESULTS",
-            help="Athena query result location [default: <lake>/athena-results/].",
-        ),
-        click.option(
-            "--workgroup",
-            envvar="ELT_WORKGROUP",
-            default="primary",
-            show_default=True,
-            help="Athena workgroup.",
-        ),
-        click.option("--region", envvar="AWS_REGION", help="AWS region [default: boto3's]."),
-        click.option("--profile", envvar="AWS_PROFILE", help="AWS profile [default: boto3's]."),
-        click.option(
-            "--queries",
-            envvar="ELT_QUERIES",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Folder of SQL templates [default: the packaged queries/].",
-        ),
-        click.option(
-            "--timeout",
-            envvar="ELT_TIMEOUT",
-            type=float,
-            default=1800.0,
-            show_default=True,
-            help="Seconds one query may run before it is stopped.",
-        ),
-        click.option(
-            "--poll-max",
-            envvar="ELT_POLL_MAX",
-            type=float,
-            default=5.0,
-            show_default=True,
-            help="Longest wait in seconds between two status checks of a query.",
-        ),
-        click.option("--debug", envvar="ELT_DEBUG", is_flag=True, help="Show tracebacks."),
-    ]
-    for option in reversed(options):
+    for option in reversed(_OPTIONS):
         f = option(f)
     return f
+
+
+def make_reporter(progress: bool | None, as_json: bool, dry_run: bool):
+    """Rich at a terminal, plain timestamped lines otherwise (cron, Airflow, pipes)."""
+    from elt_cli.report import PlainReporter, RichReporter
+
+    if progress is None:
+        progress = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+    show_plan = dry_run and not as_json
+    return RichReporter(show_plan=show_plan) if progress else PlainReporter(show_plan=show_plan)
 
 
 @click.group(
     "elt",
     cls=EltGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "show_default": False},
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": None},
 )
 @global_options
 @click.version_option(__version__, "--version", prog_name="elt")
 @click.pass_context
-def cli(ctx: click.Context, config_file, debug, **values):
+def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **values):
     """Run the MovieLens ELT workflow on Amazon Athena or an embedded DuckDB engine.
 
     \b
@@ -209,12 +277,18 @@ def cli(ctx: click.Context, config_file, debug, **values):
       elt sample-data                   # write sample data into ./lake
       elt run --genre Sci-Fi            # all five steps, locally
       elt --lake s3://my-lake run --genre Sci-Fi --genre Comedy   # on Athena
+      elt --json run --genre Sci-Fi | jq .total
     """
     sources = {k: _SOURCE_NAMES.get(ctx.get_parameter_source(k), "default") for k in values}
     try:
-        ctx.obj = Settings.build(debug=debug, sources=sources, **values)
+        settings = Settings.build(debug=debug, sources=sources, **values)
     except BadInput as exc:
         raise click.UsageError(str(exc), ctx) from exc
+    if ctx.invoked_subcommand in (None, "config"):
+        reporter = make_reporter(False, as_json, dry_run)
+    else:
+        reporter = make_reporter(progress, as_json, dry_run)
+    ctx.obj = App(settings, reporter, as_json, dry_run)
 
 
 def genre_option(f):
@@ -229,22 +303,27 @@ def genre_option(f):
 
 
 @contextmanager
-def open_job(settings: Settings):
+def open_job(app: App):
     """Build the engine, storage and templates a step needs; always close the engine."""
     from elt_cli.engines import open_engine
-    from elt_cli.report import PlainReporter
     from elt_cli.steps import Job
     from elt_cli.storage import open_storage
     from elt_cli.templates import TEMPLATE_NAMES, Templates
 
+    settings = app.settings
     templates = Templates.load(settings.queries)
-    storage = open_storage(settings)
     if settings.engine == "local" and not Path(settings.lake).is_dir():
         raise BadInput(
             f"lake folder {settings.lake} does not exist: run `elt sample-data` or give --lake"
         )
+    storage = open_storage(settings)
     engine = open_engine(settings)
-    job = None
+    if app.dry_run:
+        from elt_cli.dryrun import DryRunEngine, DryRunStorage
+
+        storage = DryRunStorage(storage, app.reporter)
+        engine = DryRunEngine(engine, storage, app.reporter)
+    engine.reporter = app.reporter
     try:
         engine.check_templates(
             {
@@ -259,38 +338,35 @@ def open_job(settings: Settings):
                 for name in TEMPLATE_NAMES
             }
         )
-        job = Job(settings, engine, storage, templates, PlainReporter())
-        yield job
+        yield Job(settings, engine, storage, templates, app.reporter)
     finally:
         engine.close()
-        if job is not None:
-            job.reporter.finish()
 
 
 @cli.command("ensure-db")
 @click.pass_obj
-def ensure_db_command(settings: Settings):
+def ensure_db_command(app: App):
     """Create the database if it does not exist, and say which it was."""
     from elt_cli import steps
 
-    with open_job(settings) as job:
-        click.echo(steps.ensure_db(job))
+    with open_job(app) as job:
+        app.echo(steps.ensure_db(job))
 
 
 @cli.command("create-tables")
 @click.pass_obj
-def create_tables_command(settings: Settings):
+def create_tables_command(app: App):
     """Create the movies and ratings external tables over the raw files."""
     from elt_cli import steps
 
-    with open_job(settings) as job:
+    with open_job(app) as job:
         steps.create_tables(job)
 
 
 @cli.command("build-subset")
 @genre_option
 @click.pass_obj
-def build_subset_command(settings: Settings, genres):
+def build_subset_command(app: App, genres):
     """(Re)build one table per genre: its films with their average rating.
 
     \b
@@ -300,52 +376,53 @@ def build_subset_command(settings: Settings, genres):
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(settings) as job:
+    with open_job(app) as job:
         steps.build_subset(job, subsets)
 
 
 @cli.command("export")
 @genre_option
 @click.pass_obj
-def export_command(settings: Settings, genres):
+def export_command(app: App, genres):
     """Write each subset as CSV under <lake>/export/<slug>/, clearing old export data first."""
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(settings) as job:
+    with open_job(app) as job:
         steps.export(job, subsets)
 
 
 @cli.command("move")
 @genre_option
 @click.pass_obj
-def move_command(settings: Settings, genres):
+def move_command(app: App, genres):
     """Move each export to <lake>/<source-prefix>/<slug>/<slug>-movies.csv."""
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(settings) as job:
+    with open_job(app) as job:
         for final in steps.move(job, subsets):
-            click.echo(final)
+            app.echo(final)
 
 
 @cli.command("run")
 @genre_option
 @click.pass_obj
-def run_command(settings: Settings, genres):
+def run_command(app: App, genres):
     """All five steps in order: ensure-db, create-tables, build-subset, export, move.
 
     \b
     Examples:
       elt run --genre Sci-Fi
       elt run --genre Sci-Fi --genre Comedy
+      elt --dry-run run --genre Sci-Fi     # show the SQL and file actions, change nothing
     """
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(settings) as job:
+    with open_job(app) as job:
         for final in steps.run(job, subsets):
-            click.echo(final)
+            app.echo(final)
 
 
 @cli.command("sample-data")
@@ -366,7 +443,7 @@ def run_command(settings: Settings, genres):
 )
 @click.option("--force", is_flag=True, help="Replace raw files that are already there.")
 @click.pass_obj
-def sample_data_command(settings: Settings, seed, ratings, movies, force):
+def sample_data_command(app: App, seed, ratings, movies, force):
     """Write a MovieLens-format data set into the lake, so `elt run` works on a fresh machine.
 
     \b
@@ -375,35 +452,45 @@ def sample_data_command(settings: Settings, seed, ratings, movies, force):
     """
     from elt_cli.sample_data import write_sample_data
 
-    click.echo(write_sample_data(settings, seed=seed, ratings=ratings, movies=movies, force=force))
+    app.echo(
+        write_sample_data(
+            app.settings,
+            app.reporter,
+            seed=seed,
+            ratings=ratings,
+            movies=movies,
+            force=force,
+            dry_run=app.dry_run,
+        )
+    )
 
 
 @cli.command("genres")
 @click.pass_obj
-def genres_command(settings: Settings):
+def genres_command(app: App):
     """List the genres in the data with their number of films."""
     from elt_cli import steps
 
-    with open_job(settings) as job:
+    with open_job(app) as job:
         job.require_database("genres")
-        for genre, films in steps.genres_in_data(job):
-            click.echo(f"{genre}\t{films}")
+        for genre, films in steps.genres_in_data(job) or []:
+            app.echo(f"{genre}\t{films}")
 
 
 @cli.command("config")
 @click.pass_context
 def config_command(ctx: click.Context):
     """Print the effective settings and where each came from."""
-    settings: Settings = ctx.obj
+    app: App = ctx.obj
     origin = ctx.parent.meta.get("config_file", "")
     for key in CONFIG_KEYS:
-        if not hasattr(settings, key):
+        if not hasattr(app.settings, key):
             continue
-        source = settings.sources.get(key, "derived")
+        source = app.settings.sources.get(key, "derived")
         if source == "config file":
             source = origin
-        value = getattr(settings, key)
-        click.echo(f"{key} = {'' if value is None else value}\t({source})")
+        value = getattr(app.settings, key)
+        app.echo(f"{key} = {'' if value is None else value}\t({source})")
 
 
 def main() -> None:

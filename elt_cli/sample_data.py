@@ -202,7 +202,9 @@ def generate(
     return SampleSummary(movies, ratings, (m_path, r_path), seed)
 
 
-def write_sample_data(settings, *, seed: int, ratings: int, movies: int, force: bool) -> str:
+def write_sample_data(
+    settings, reporter, *, seed: int, ratings: int, movies: int, force: bool, dry_run: bool = False
+) -> str:
     """`elt sample-data`: generate into the lake (a local folder, or uploaded to S3)."""
     from elt_cli.errors import BadInput
     from elt_cli.layout import RAW_TABLES
@@ -215,16 +217,20 @@ def write_sample_data(settings, *, seed: int, ratings: int, movies: int, force: 
             f"raw data is already there ({', '.join(layout.raw(t) for t in present)}): "
             "keeping it; use --force to replace movies.csv and ratings.csv"
         )
+    targets = [layout.raw("movies") + "movies.csv", layout.raw("ratings") + "ratings.csv"]
+    if dry_run:
+        for target in targets:
+            reporter.planned("storage", f"write {target}")
+        return f"would write {movies:,} films and {ratings:,} ratings"
+    reporter.step_started("sample-data", f"{movies:,} films, {ratings:,} ratings")
     if not settings.lake.startswith("s3://"):
-        summary = generate(
-            Path(layout.raw("movies")).parent, seed=seed, ratings=ratings, movies=movies
-        )
+        generate(Path(layout.raw("movies")).parent, seed=seed, ratings=ratings, movies=movies)
     else:
         with tempfile.TemporaryDirectory(prefix="elt-sample-") as tmp:
             summary = generate(Path(tmp), seed=seed, ratings=ratings, movies=movies)
-            for table, path in zip(RAW_TABLES, summary.paths, strict=True):
-                storage.put_file(path, layout.raw(table) + path.name)
-    return (
-        f"wrote {summary.movies:,} films and {summary.ratings:,} ratings under "
-        f"{layout.raw('movies').rsplit('/', 2)[0]}/"
-    )
+            for path, target in zip(summary.paths, targets, strict=True):
+                storage.put_file(path, target)
+    for target in targets:
+        reporter.output(target)
+    reporter.step_finished("sample-data")
+    return f"wrote {movies:,} films and {ratings:,} ratings under {layout.raw('movies')[:-7]}"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from elt_cli.config import Settings
-from elt_cli.engines.base import Engine
+from elt_cli.engines.base import Engine, Statement
 from elt_cli.errors import BadInput, EltError, StepFailed
 from elt_cli.layout import RAW_TABLES, Layout
 from elt_cli.report import Reporter
@@ -51,7 +51,7 @@ def subsets_for(genres: tuple[str, ...] | list[str]) -> list[Subset]:
 class Job:
     settings: Settings
     engine: Engine
-    storage: Any  # LocalStorage or S3Storage
+    storage: Any  # LocalStorage, S3Storage or DryRunStorage
     templates: Templates
     reporter: Reporter
 
@@ -59,8 +59,9 @@ class Job:
     def layout(self) -> Layout:
         return self.settings.layout
 
-    def sql(self, template: str, **values: str) -> str:
-        return self.templates.render(template, database=self.settings.database, **values)
+    def sql(self, template: str, subject: str = "", **values: str) -> Statement:
+        sql = self.templates.render(template, database=self.settings.database, **values)
+        return Statement(template, sql, subject)
 
     def require_database(self, step: str) -> None:
         if not self.engine.database_exists(self.settings.database):
@@ -75,9 +76,7 @@ def ensure_db(job: Job) -> str:
     if job.engine.database_exists(db):
         outcome = f"database {db} exists: left as it is"
     else:
-        job.reporter.query_finished(
-            "ensure-db", job.engine.execute("create_database", job.sql("create_database"))
-        )
+        job.engine.execute(job.sql("create_database"))
         outcome = f"database {db} was missing: created"
     job.reporter.step_finished("ensure-db", outcome)
     return outcome
@@ -98,33 +97,32 @@ def create_tables(job: Job) -> None:
     job.reporter.step_started("create-tables", ", ".join(RAW_TABLES))
     # DROP first: CREATE ... IF NOT EXISTS would keep a stale definition (the original's INT
     # ratings) forever. The tables are external, so dropping them leaves the raw files alone.
-    drops = [("drop_table", job.sql("drop_table", table=t)) for t in RAW_TABLES]
-    creates = [
-        (f"create_{t}_table", job.sql(f"create_{t}_table", table=t, location=job.layout.raw(t)))
-        for t in RAW_TABLES
-    ]
-    for result in job.engine.execute_many(drops) + job.engine.execute_many(creates):
-        job.reporter.query_finished("create-tables", result)
+    job.engine.execute_many([job.sql("drop_table", table=t) for t in RAW_TABLES])
+    job.engine.execute_many(
+        [job.sql(f"create_{t}_table", table=t, location=job.layout.raw(t)) for t in RAW_TABLES]
+    )
     job.reporter.step_finished("create-tables")
 
 
-def genres_in_data(job: Job, step: str = "genres") -> list[tuple[str, int]]:
-    result = job.engine.query("list_genres", job.sql("list_genres"))
-    job.reporter.query_finished(step, result)
-    return [(str(genre), int(films)) for genre, films in result.rows or []]
+def genres_in_data(job: Job) -> list[tuple[str, int]] | None:
+    """The genres with their film counts; None in a dry run, where nothing is queried."""
+    rows = job.engine.query(job.sql("list_genres")).rows
+    return None if rows is None else [(str(genre), int(films)) for genre, films in rows]
 
 
 def build_subset(job: Job, subsets: list[Subset]) -> None:
     job.require_database("build-subset")
     job.reporter.step_started("build-subset", ", ".join(s.table for s in subsets))
-    known = genres_in_data(job, "build-subset")
-    names = {genre.lower() for genre, _ in known}
-    unknown = [s.genre for s in subsets if s.genre.lower() not in names]
-    if unknown:
-        listing = ", ".join(f"{g} ({n})" for g, n in known) or "none"
-        raise EltError(
-            f"no films with genre {', '.join(map(repr, unknown))}; genres in the data: {listing}"
-        )
+    known = genres_in_data(job)
+    if known is not None:
+        names = {genre.lower() for genre, _ in known}
+        unknown = [s.genre for s in subsets if s.genre.lower() not in names]
+        if unknown:
+            listing = ", ".join(f"{g} ({n})" for g, n in known) or "none"
+            raise EltError(
+                f"no films with genre {', '.join(map(repr, unknown))}; "
+                f"genres in the data: {listing}"
+            )
     # Each build is a new table over a fresh location (so a CTAS never meets old files), then
     # the subset's view is pointed at it in one statement: readers see the old complete version
     # or the new one, never a missing or half-built table. Older versions are removed after.
@@ -133,26 +131,17 @@ def build_subset(job: Job, subsets: list[Subset]) -> None:
         (s, f"{s.table}__{version}", job.layout.table_data(s.table, version)) for s in subsets
     ]
     try:
-        results = job.engine.execute_many(
+        job.engine.execute_many(
             [
-                (
-                    "build_subset",
-                    job.sql("build_subset", table=table, location=location, genre=s.genre),
-                )
+                job.sql("build_subset", s.table, table=table, location=location, genre=s.genre)
                 for s, table, location in staged
             ]
         )
     except BaseException:
         _discard_staged(job, staged)
         raise
-    for (s, table, _), result in zip(staged, results, strict=True):
-        job.reporter.query_finished("build-subset", result)
-        job.reporter.query_finished(
-            "build-subset",
-            job.engine.execute(
-                "publish_subset", job.sql("publish_subset", view=s.table, table=table)
-            ),
-        )
+    for s, table, _ in staged:
+        job.engine.execute(job.sql("publish_subset", s.table, view=s.table, table=table))
         _remove_old_versions(job, s.table, keep=version)
     job.reporter.step_finished("build-subset")
 
@@ -161,35 +150,29 @@ def _remove_old_versions(job: Job, subset: str, keep: str) -> None:
     root = job.layout.table_root(subset)
     versions = {f[len(root) :].split("/", 1)[0] for f in job.storage.list_files(root)}
     for version in sorted(versions - {keep}):
-        job.engine.execute("drop_table", job.sql("drop_table", table=f"{subset}__{version}"))
+        job.engine.execute(job.sql("drop_table", subset, table=f"{subset}__{version}"))
         job.storage.delete_prefix(job.layout.table_data(subset, version))
 
 
 def _discard_staged(job: Job, staged: list) -> None:
     """Best effort after a failed build: drop staging names and their half-written data."""
-    for _, staging, location in staged:
+    for s, staging, location in staged:
         try:
-            job.engine.execute("drop_table", job.sql("drop_table", table=staging))
+            job.engine.execute(job.sql("drop_table", s.table, table=staging))
             job.storage.delete_prefix(location)
         except Exception as exc:  # the build's own error matters more than this one
             job.reporter.note(f"build-subset: could not clean up {location}: {exc}")
 
 
-def export(job: Job, subsets: list[Subset]) -> dict[str, int | None]:
+def export(job: Job, subsets: list[Subset]) -> None:
     job.require_database("export")
     job.reporter.step_started("export", ", ".join(s.table for s in subsets))
-    rows = {}
     for s in subsets:
         job.storage.delete_prefix(job.layout.export_dir(s.table))
-        result = job.engine.export_csv(
-            "export_subset",
-            job.sql("export_subset", table=s.table),
-            job.layout.export_file(s.table),
-        )
-        job.reporter.query_finished("export", result)
-        rows[s.table] = result.row_count
+        dest = job.layout.export_file(s.table)
+        result = job.engine.export_csv(job.sql("export_subset", s.table, table=s.table), dest)
+        job.reporter.output(dest, result.row_count)
     job.reporter.step_finished("export")
-    return rows
 
 
 def move(job: Job, subsets: list[Subset]) -> list[str]:
@@ -201,14 +184,14 @@ def move(job: Job, subsets: list[Subset]) -> list[str]:
             found = "nothing" if not files else f"{len(files)} files"
             raise StepFailed(
                 "move",
-                f"expected one export file under "
-                f"{job.layout.export_dir(s.table)}, found {found}: "
+                f"expected one export file under {job.layout.export_dir(s.table)}, found {found}: "
                 f"run `elt export --genre {s.genre!r}` first",
             )
         final = job.layout.final_file(s.table)
         job.storage.move(files[0], final)
+        job.reporter.output(final)
         finals.append(final)
-    job.reporter.step_finished("move", ", ".join(finals))
+    job.reporter.step_finished("move")
     return finals
 
 

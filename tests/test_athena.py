@@ -228,7 +228,7 @@ def test_each_query_reports_id_data_scanned_and_cost(elt, s3_lake, athena_result
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    build = next(line for line in lines if "build_subset SUCCEEDED" in line)
+    build = next(line for line in lines if "build_subset [sci_fi] SUCCEEDED" in line)
     assert build.endswith("2.5 GB scanned, est. $0.012500")  # $5 per TB
     genres = next(line for line in lines if "list_genres SUCCEEDED" in line)
     assert genres.endswith("1.0 KB scanned, est. $0.000050")  # billed as 10 MB

@@ -14,7 +14,7 @@ import time
 import uuid
 
 from elt_cli import aws
-from elt_cli.engines.base import Engine, QueryResult
+from elt_cli.engines.base import Engine, QueryResult, Statement
 from elt_cli.errors import EltError, StepFailed
 from elt_cli.s3 import S3Storage
 
@@ -39,7 +39,7 @@ class AthenaEngine(Engine):
         self.storage = S3Storage(
             lambda _: False, settings, client=s3_client or aws.client(session, "s3")
         )
-        self.running: dict[str, str] = {}  # query id -> label, until a final state is seen
+        self.running: dict = {}  # query id -> its QueryRecord, until a final state is seen
         self.sleep = time.sleep
         self.clock = time.monotonic
 
@@ -47,9 +47,12 @@ class AthenaEngine(Engine):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return aws.call(getattr(self.athena, method), **kwargs)
+            return aws.call(getattr(self.athena, method), on_retry=self._retrying(method), **kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise aws.failure(exc, what) from exc
+
+    def _retrying(self, method: str):
+        return lambda attempt, wait: self.reporter.retry(method, attempt, wait)
 
     # -- Engine --------------------------------------------------------------------------------
 
@@ -57,7 +60,12 @@ class AthenaEngine(Engine):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            aws.call(self.athena.get_database, CatalogName="AwsDataCatalog", DatabaseName=database)
+            aws.call(
+                self.athena.get_database,
+                on_retry=self._retrying("get_database"),
+                CatalogName="AwsDataCatalog",
+                DatabaseName=database,
+            )
             return True
         except ClientError as exc:
             # Only "not found" means missing. Access denied, throttling that outlasted the
@@ -69,34 +77,30 @@ class AthenaEngine(Engine):
         except BotoCoreError as exc:
             raise aws.failure(exc, f"cannot look up database {database}") from exc
 
-    def execute(self, label: str, sql: str) -> QueryResult:
-        return self.execute_many([(label, sql)])[0]
-
-    def execute_many(self, statements: list[tuple[str, str]]) -> list[QueryResult]:
-        started = [(label, self._start(label, sql)) for label, sql in statements]
-        results = self._wait([qid for _, qid in started])
-        for label, qid in started:
-            execution = results[qid]
-            status = execution["Status"]
-            if status["State"] != "SUCCEEDED":
+    def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
+        ids = [self._start(st) for st in statements]
+        results = self._wait(ids)
+        for qid in ids:
+            result, status = results[qid]
+            if result.state != "SUCCEEDED":
                 self._stop_all()
                 reason = (
                     status.get("StateChangeReason")
                     or status.get("AthenaError", {}).get("ErrorMessage")
                     or "no reason given"
                 )
-                raise StepFailed(label, f"{status['State']}: {reason}", qid)
-        return [self._result(label, results[qid]) for label, qid in started]
+                raise StepFailed(result.template, f"{result.state}: {reason}", qid)
+        return [results[qid][0] for qid in ids]
 
-    def query(self, label: str, sql: str) -> QueryResult:
-        result = self.execute(label, sql)
+    def query(self, statement: Statement) -> QueryResult:
+        result = self.execute(statement)
         return dataclasses.replace(result, rows=self._rows(result.query_id))
 
-    def export_csv(self, label: str, sql: str, dest: str) -> QueryResult:
+    def export_csv(self, statement: Statement, dest: str) -> QueryResult:
         # A SELECT's result file is one standard CSV with a header line, whatever the size of
         # the result: copied server-side, it is the export. (A CTAS would write several
         # headerless, gzip-compressed part files.)
-        result = self.execute(label, sql)
+        result = self.execute(statement)
         self.storage.copy(result.output_location, dest)
         return result
 
@@ -105,41 +109,42 @@ class AthenaEngine(Engine):
 
     # -- queries -------------------------------------------------------------------------------
 
-    def _start(self, label: str, sql: str) -> str:
+    def _start(self, statement: Statement) -> str:
         answer = self._call(
             "start_query_execution",
-            f"{label}: cannot start the query",
-            QueryString=sql,
+            f"{statement.template}: cannot start the query",
+            QueryString=statement.sql,
             # The same token on a retried call makes Athena start the query only once.
             ClientRequestToken=str(uuid.uuid4()),
             WorkGroup=self.settings.workgroup,
             ResultConfiguration={"OutputLocation": self.settings.results},
         )
         qid = answer["QueryExecutionId"]
-        self.running[qid] = label
+        self.running[qid] = self.reporter.query_started(statement, qid)
         return qid
 
-    def _wait(self, ids: list[str]) -> dict[str, dict]:
+    def _wait(self, ids: list[str]) -> dict[str, tuple[QueryResult, dict]]:
         """Poll until every query is final; stop those past the timeout."""
         start = self.clock()
-        done: dict[str, dict] = {}
+        done: dict[str, tuple[QueryResult, dict]] = {}
         while True:
             pending = [q for q in ids if q not in done]
             for execution in self._status(pending):
                 qid = execution["QueryExecutionId"]
+                state = execution["Status"]["State"]
+                self.reporter.query_state(qid, state)
                 # A query may go back from RUNNING to QUEUED; only a final state ends it.
-                if execution["Status"]["State"] in FINAL_STATES:
-                    done[qid] = execution
-                    self.running.pop(qid, None)
+                if state in FINAL_STATES:
+                    done[qid] = (self._finished(execution), execution["Status"])
             if len(done) == len(ids):
                 return done
             elapsed = self.clock() - start
             if elapsed > self.settings.timeout:
                 late = next(q for q in ids if q not in done)
-                label = self.running.get(late, "query")
+                template = self.running[late].template
                 self._stop_all()
                 raise StepFailed(
-                    label, f"timed out after {self.settings.timeout:g}s and was stopped", late
+                    template, f"timed out after {self.settings.timeout:g}s and was stopped", late
                 )
             self.sleep(poll_delay(elapsed, self.settings.poll_max))
 
@@ -151,20 +156,25 @@ class AthenaEngine(Engine):
             for qid in ids
         ]
 
-    def _result(self, label: str, execution: dict) -> QueryResult:
+    def _finished(self, execution: dict) -> QueryResult:
+        """The final answer of a query, reported once."""
+        record = self.running.pop(execution["QueryExecutionId"])
         stats = execution.get("Statistics", {})
-        return QueryResult(
-            label=label,
+        millis = stats.get(
+            "TotalExecutionTimeInMillis", stats.get("EngineExecutionTimeInMillis", 0)
+        )
+        result = QueryResult(
+            record.template,
+            record.subject,
             state=execution["Status"]["State"],
             query_id=execution["QueryExecutionId"],
-            seconds=stats.get(
-                "TotalExecutionTimeInMillis", stats.get("EngineExecutionTimeInMillis", 0)
-            )
-            / 1000,
+            seconds=millis / 1000 if millis else time.monotonic() - record.started,
             bytes_scanned=stats.get("DataScannedInBytes", 0),
             output_location=execution.get("ResultConfiguration", {}).get("OutputLocation", ""),
             statement_type=execution.get("StatementType", ""),
         )
+        self.reporter.query_finished(record, result)
+        return result
 
     def _rows(self, qid: str) -> list[tuple]:
         rows, token = [], None
@@ -195,6 +205,6 @@ class AthenaEngine(Engine):
         while self.running and self.clock() < deadline:
             for execution in self._status(list(self.running)):
                 if execution["Status"]["State"] in FINAL_STATES:
-                    self.running.pop(execution["QueryExecutionId"], None)
+                    self._finished(execution)
             if self.running:
                 self.sleep(0.2)

@@ -8,12 +8,13 @@ writes Parquet under its external_location. A small JSON catalog in the lake
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from pathlib import Path
 
-from elt_cli.engines.base import Engine, QueryResult
+from elt_cli.engines.base import Engine, QueryResult, Statement
 from elt_cli.errors import StepFailed, TemplateError
 from elt_cli.storage import LocalStorage
 
@@ -130,11 +131,37 @@ class LocalEngine(Engine):
             ) from exc
         return tree
 
-    def execute(self, label: str, sql: str) -> QueryResult:
+    def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
+        return [self._reported(st, self._execute) for st in statements]
+
+    def export_csv(self, statement: Statement, dest: str) -> QueryResult:
+        return self._reported(statement, lambda st: self._export_csv(st, dest))
+
+    def _reported(self, statement: Statement, run) -> QueryResult:
+        record = self.reporter.query_started(statement)
+        started = time.monotonic()
+        try:
+            result = run(statement)
+        except BaseException:
+            self.reporter.query_finished(
+                record,
+                QueryResult(
+                    statement.template,
+                    statement.subject,
+                    "FAILED",
+                    seconds=time.monotonic() - started,
+                ),
+            )
+            raise
+        result = dataclasses.replace(result, seconds=time.monotonic() - started)
+        self.reporter.query_finished(record, result)
+        return result
+
+    def _execute(self, statement: Statement) -> QueryResult:
         from sqlglot import exp
 
-        started = time.monotonic()
-        tree = self.translate(label, sql)
+        label = statement.template
+        tree = self.translate(label, statement.sql)
         try:
             rows = None
             if isinstance(tree, exp.Create) and tree.kind == "DATABASE":
@@ -152,11 +179,11 @@ class LocalEngine(Engine):
                 rows = self.con.execute(self._duckdb_sql(tree)).fetchall()
         except self._duckdb_error as exc:
             raise StepFailed(label, _first_lines(str(exc))) from exc
-        return QueryResult(label, seconds=time.monotonic() - started, rows=rows)
+        return QueryResult(label, statement.subject, rows=rows)
 
-    def export_csv(self, label: str, sql: str, dest: str) -> QueryResult:
-        started = time.monotonic()
-        tree = self.translate(label, sql)
+    def _export_csv(self, statement: Statement, dest: str) -> QueryResult:
+        label = statement.template
+        tree = self.translate(label, statement.sql)
         target = Path(dest)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -168,7 +195,7 @@ class LocalEngine(Engine):
             raise StepFailed(label, _first_lines(str(exc))) from exc
         finally:
             tmp.unlink(missing_ok=True)
-        return QueryResult(label, seconds=time.monotonic() - started, row_count=rows)
+        return QueryResult(label, statement.subject, row_count=rows)
 
     def close(self) -> None:
         self.con.close()

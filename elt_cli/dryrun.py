@@ -1,0 +1,85 @@
+"""--dry-run: the real engine and storage for reading, a plan instead of every change.
+
+Reads (does the database exist, which files are there) go to the real lake, so the plan names
+the real files it would delete. Statements are rendered and shown, never sent; storage actions
+are shown, never done. Files the plan would write are remembered, so later steps plan as they
+would run (move finds the file export would have written).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from elt_cli.engines.base import Engine, QueryResult, Statement
+
+
+class DryRunStorage:
+    def __init__(self, storage, reporter):
+        self.storage, self.reporter = storage, reporter
+        self.written: set[str] = set()
+        self.deleted: list[str] = []
+
+    def list_files(self, prefix: str) -> list[str]:
+        real = [
+            f
+            for f in self.storage.list_files(prefix)
+            if not any(f.startswith(d) for d in self.deleted)
+        ]
+        return sorted(set(real) | {f for f in self.written if f.startswith(prefix)})
+
+    def exists(self, uri: str) -> bool:
+        return uri in self.written or self.storage.exists(uri)
+
+    def delete_prefix(self, prefix: str) -> int:
+        if not self.storage.may_delete(prefix):  # the same refusal a real run would meet
+            return self.storage.delete_prefix(prefix)
+        files = self.list_files(prefix)
+        if files:
+            self.reporter.planned("storage", f"delete {len(files)} file(s) under {prefix}")
+        self.deleted.append(prefix)
+        self.written = {f for f in self.written if not f.startswith(prefix)}
+        return len(files)
+
+    def move(self, src: str, dst: str) -> None:
+        self.reporter.planned("storage", f"move {src} to {dst}")
+        self.written.discard(src)
+        self.written.add(dst)
+
+    def put_file(self, local_path: Path, uri: str) -> None:
+        self.reporter.planned("storage", f"write {uri}")
+        self.written.add(uri)
+
+    def write(self, uri: str) -> None:
+        self.reporter.planned("storage", f"write {uri}")
+        self.written.add(uri)
+
+
+class DryRunEngine(Engine):
+    def __init__(self, engine: Engine, storage: DryRunStorage, reporter):
+        self.engine, self.storage, self.reporter = engine, storage, reporter
+        self.name = engine.name
+        self.created_database = False
+
+    def database_exists(self, database: str) -> bool:
+        return self.created_database or self.engine.database_exists(database)
+
+    def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
+        results = []
+        for statement in statements:
+            self.reporter.planned("sql", statement.sql)
+            self.created_database |= statement.template == "create_database"
+            results.append(
+                QueryResult(statement.template, statement.subject, state="PLANNED", rows=None)
+            )
+        return results
+
+    def export_csv(self, statement: Statement, dest: str) -> QueryResult:
+        result = self.execute(statement)
+        self.storage.write(dest)
+        return result
+
+    def check_templates(self, rendered: dict[str, str]) -> None:
+        self.engine.check_templates(rendered)
+
+    def close(self) -> None:
+        self.engine.close()

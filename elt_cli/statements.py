@@ -1,0 +1,30 @@
+"""What engines are given (a Statement) and give back (a QueryResult)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One rendered template, ready to send."""
+
+    template: str  # e.g. "build_subset"
+    sql: str
+    subject: str = ""  # the subset (genre table) it is for, if any
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """One statement as run: where it ran, how long, what it scanned."""
+
+    template: str
+    subject: str = ""
+    state: str = "SUCCEEDED"
+    query_id: str | None = None
+    seconds: float = 0.0
+    bytes_scanned: int = 0
+    rows: list[tuple] | None = None  # for small SELECTs, from Engine.query
+    row_count: int | None = None  # rows written, where the engine knows it
+    output_location: str = ""  # Athena: the query's result file
+    statement_type: str = ""  # Athena: DDL, DML or UTILITY (DDL is not billed)
