@@ -97,9 +97,9 @@ def create_tables(job: Job) -> None:
     job.reporter.step_started("create-tables", ", ".join(RAW_TABLES))
     # DROP first: CREATE ... IF NOT EXISTS would keep a stale definition (the original's INT
     # ratings) forever. The tables are external, so dropping them leaves the raw files alone.
-    job.engine.execute_many([job.sql("drop_table", table=t) for t in RAW_TABLES])
+    job.engine.execute_many([job.sql("drop_table", t, table=t) for t in RAW_TABLES])
     job.engine.execute_many(
-        [job.sql(f"create_{t}_table", table=t, location=job.layout.raw(t)) for t in RAW_TABLES]
+        [job.sql(f"create_{t}_table", t, table=t, location=job.layout.raw(t)) for t in RAW_TABLES]
     )
     job.reporter.step_finished("create-tables")
 

@@ -232,7 +232,7 @@ def test_each_query_reports_id_data_scanned_and_cost(elt, s3_lake, athena_result
     assert build.endswith("2.5 GB scanned, est. $0.012500")  # $5 per TB
     genres = next(line for line in lines if "list_genres SUCCEEDED" in line)
     assert genres.endswith("1.0 KB scanned, est. $0.000050")  # billed as 10 MB
-    ddl = next(line for line in lines if "create_movies_table SUCCEEDED" in line)
+    ddl = next(line for line in lines if "create_movies_table [movies] SUCCEEDED" in line)
     assert ddl.endswith("0 B scanned, est. $0.000000")
     assert lines[-1].endswith("total: 9 Athena queries, 2.5 GB scanned, est. $0.012600")
 
