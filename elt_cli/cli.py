@@ -228,6 +228,14 @@ _OPTIONS = [
         help="Longest wait in seconds between two status checks of a query.",
     ),
     click.option(
+        "--wait-lock",
+        envvar="ELT_WAIT_LOCK",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        help="Seconds to wait for another run on the same lake and database.",
+    ),
+    click.option(
         "--dry-run", is_flag=True, help="Print every statement and storage action; change nothing."
     ),
     click.option(
@@ -302,9 +310,25 @@ def genre_option(f):
     )(f)
 
 
+def skip_bad_rows_option(f):
+    return click.option(
+        "--skip-bad-rows",
+        is_flag=True,
+        help="Skip and count malformed raw rows instead of failing (local engine).",
+    )(f)
+
+
 @contextmanager
-def open_job(app: App):
-    """Build the engine, storage and templates a step needs; always close the engine."""
+def open_job(
+    app: App,
+    *,
+    lock: bool = True,
+    skip_bad_rows: bool = False,
+    journal: bool = False,
+    resume: bool = False,
+):
+    """Build what a step needs: engine, storage, templates, the lake's lock and (for `run`) its
+    run record. The engine is closed and the lock released on every way out, signals included."""
     from elt_cli.engines import open_engine
     from elt_cli.steps import Job
     from elt_cli.storage import open_storage
@@ -317,13 +341,14 @@ def open_job(app: App):
             f"lake folder {settings.lake} does not exist: run `elt sample-data` or give --lake"
         )
     storage = open_storage(settings)
-    engine = open_engine(settings)
+    engine = open_engine(settings, skip_bad_rows)
     if app.dry_run:
         from elt_cli.dryrun import DryRunEngine, DryRunStorage
 
         storage = DryRunStorage(storage, app.reporter)
         engine = DryRunEngine(engine, storage, app.reporter)
     engine.reporter = app.reporter
+    held = None
     try:
         engine.check_templates(
             {
@@ -338,9 +363,24 @@ def open_job(app: App):
                 for name in TEMPLATE_NAMES
             }
         )
-        yield Job(settings, engine, storage, templates, app.reporter)
+        if lock and not app.dry_run:
+            from elt_cli.lock import lock_for
+
+            held = lock_for(settings, storage)
+            held.acquire(settings.wait_lock)
+        record = None
+        if journal and not app.dry_run:
+            from elt_cli.journal import Journal
+
+            record = Journal(storage, settings.layout.state_dir() + "run.json", resume)
+            engine.journal = record
+        yield Job(settings, engine, storage, templates, app.reporter, record)
     finally:
-        engine.close()
+        try:
+            engine.close()
+        finally:
+            if held is not None:
+                held.release()
 
 
 @cli.command("ensure-db")
@@ -365,8 +405,9 @@ def create_tables_command(app: App):
 
 @cli.command("build-subset")
 @genre_option
+@skip_bad_rows_option
 @click.pass_obj
-def build_subset_command(app: App, genres):
+def build_subset_command(app: App, genres, skip_bad_rows):
     """(Re)build one table per genre: its films with their average rating.
 
     \b
@@ -376,7 +417,7 @@ def build_subset_command(app: App, genres):
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(app) as job:
+    with open_job(app, skip_bad_rows=skip_bad_rows) as job:
         steps.build_subset(job, subsets)
 
 
@@ -407,8 +448,15 @@ def move_command(app: App, genres):
 
 @cli.command("run")
 @genre_option
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip steps an earlier (killed) run finished with the same SQL and data, and "
+    "re-attach to its Athena queries still running.",
+)
+@skip_bad_rows_option
 @click.pass_obj
-def run_command(app: App, genres):
+def run_command(app: App, genres, resume, skip_bad_rows):
     """All five steps in order: ensure-db, create-tables, build-subset, export, move.
 
     \b
@@ -420,7 +468,7 @@ def run_command(app: App, genres):
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(app) as job:
+    with open_job(app, skip_bad_rows=skip_bad_rows, journal=True, resume=resume) as job:
         for final in steps.run(job, subsets):
             app.echo(final)
 
@@ -466,12 +514,13 @@ def sample_data_command(app: App, seed, ratings, movies, force):
 
 
 @cli.command("genres")
+@skip_bad_rows_option
 @click.pass_obj
-def genres_command(app: App):
+def genres_command(app: App, skip_bad_rows):
     """List the genres in the data with their number of films."""
     from elt_cli import steps
 
-    with open_job(app) as job:
+    with open_job(app, lock=False, skip_bad_rows=skip_bad_rows) as job:
         job.require_database("genres")
         for genre, films in steps.genres_in_data(job) or []:
             app.echo(f"{genre}\t{films}")

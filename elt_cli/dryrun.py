@@ -27,6 +27,9 @@ class DryRunStorage:
         ]
         return sorted(set(real) | {f for f in self.written if f.startswith(prefix)})
 
+    def fingerprint(self, prefix: str) -> str:
+        return self.storage.fingerprint(prefix)
+
     def exists(self, uri: str) -> bool:
         return uri in self.written or self.storage.exists(uri)
 

@@ -124,3 +124,66 @@ class S3Storage:
             Bucket=bucket,
             Key=key,
         )
+
+    def read_text(self, uri: str) -> str | None:
+        found = self.read_versioned(uri)
+        return found[0] if found else None
+
+    def read_versioned(self, uri: str) -> tuple[str, str] | None:
+        """The object's text and ETag, or None if there is none."""
+        from botocore.exceptions import ClientError
+
+        bucket, key = split(uri)
+        try:
+            answer = aws.call(self.s3.get_object, Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if aws.error_code(exc) in ("404", "NoSuchKey"):
+                return None
+            raise aws.failure(exc, f"cannot read {uri}") from exc
+        return answer["Body"].read().decode("utf-8"), answer["ETag"]
+
+    def write_text(self, uri: str, text: str) -> None:
+        bucket, key = split(uri)
+        self._call(
+            "put_object", f"cannot write {uri}", Bucket=bucket, Key=key, Body=text.encode("utf-8")
+        )
+
+    def put_if(self, uri: str, text: str, etag: str | None = None) -> bool:
+        """Conditional write: only if no object is there (etag None) or it still has `etag`.
+        False when another writer got there first."""
+        from botocore.exceptions import ClientError
+
+        bucket, key = split(uri)
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            aws.call(
+                self.s3.put_object, Bucket=bucket, Key=key, Body=text.encode("utf-8"), **condition
+            )
+            return True
+        except ClientError as exc:
+            if aws.error_code(exc) in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+                "412",
+                "409",
+            ):
+                return False
+            raise aws.failure(exc, f"cannot write {uri}") from exc
+
+    def delete(self, uri: str) -> None:
+        if not self.may_delete(uri):
+            raise EltError(f"refusing to delete {uri}: not under a prefix elt owns")
+        bucket, key = split(uri)
+        self._call("delete_object", f"cannot delete {uri}", Bucket=bucket, Key=key)
+
+    def fingerprint(self, prefix: str) -> str:
+        """Changes when any object under `prefix` is added, removed or rewritten."""
+        import hashlib
+
+        bucket, key = split(prefix)
+        entries = [
+            f"{o['Key']}\t{o['Size']}\t{o['ETag']}"
+            for o in self._objects(prefix)
+            if not is_hidden(o["Key"].rsplit("/", 1)[-1])
+        ]
+        return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()

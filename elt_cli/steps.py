@@ -10,6 +10,7 @@ from typing import Any
 from elt_cli.config import Settings
 from elt_cli.engines.base import Engine, Statement
 from elt_cli.errors import BadInput, EltError, StepFailed
+from elt_cli.journal import Journal, digest
 from elt_cli.layout import RAW_TABLES, Layout
 from elt_cli.report import Reporter
 from elt_cli.templates import MAX_TEXT, Templates, identifier, slug
@@ -54,6 +55,7 @@ class Job:
     storage: Any  # LocalStorage, S3Storage or DryRunStorage
     templates: Templates
     reporter: Reporter
+    journal: Journal | None = None  # `run` only
 
     @property
     def layout(self) -> Layout:
@@ -110,7 +112,11 @@ def genres_in_data(job: Job) -> list[tuple[str, int]] | None:
     return None if rows is None else [(str(genre), int(films)) for genre, films in rows]
 
 
-def build_subset(job: Job, subsets: list[Subset]) -> None:
+def new_version() -> str:
+    return time.strftime("v%Y%m%dt%H%M%S") + secrets.token_hex(3)
+
+
+def build_subset(job: Job, subsets: list[Subset], version: str | None = None) -> None:
     job.require_database("build-subset")
     job.reporter.step_started("build-subset", ", ".join(s.table for s in subsets))
     known = genres_in_data(job)
@@ -126,7 +132,7 @@ def build_subset(job: Job, subsets: list[Subset]) -> None:
     # Each build is a new table over a fresh location (so a CTAS never meets old files), then
     # the subset's view is pointed at it in one statement: readers see the old complete version
     # or the new one, never a missing or half-built table. Older versions are removed after.
-    version = time.strftime("v%Y%m%dt%H%M%S") + secrets.token_hex(3)
+    version = version or new_version()
     staged = [
         (s, f"{s.table}__{version}", job.layout.table_data(s.table, version)) for s in subsets
     ]
@@ -196,9 +202,58 @@ def move(job: Job, subsets: list[Subset]) -> list[str]:
 
 
 def run(job: Job, subsets: list[Subset]) -> list[str]:
+    """The five steps. With a journal, each finished step is recorded with a digest of the SQL
+    it runs (and, for the build, of the raw files); `--resume` skips a step whose digest is
+    unchanged, until one step has to run: every step after it runs too."""
     check_raw_data(job)  # before ensure-db changes anything
-    ensure_db(job)
-    create_tables(job)
-    build_subset(job, subsets)
-    export(job, subsets)
-    return move(job, subsets)
+    journal = job.journal
+    # Re-attaching to a killed run's queries needs the very same statements, so a resumed run
+    # reuses its build version; where no query ids were recorded (local) a new one is cleaner.
+    resuming = journal and journal.resume and journal.version and journal.queries
+    version = journal.version if resuming else new_version()
+    names = [s.table for s in subsets]
+    fingerprints = [job.storage.fingerprint(job.layout.raw(t)) for t in RAW_TABLES]
+
+    def render(template: str, **values: str) -> str:
+        return job.sql(template, **values).sql
+
+    plan = [
+        ("ensure-db", [render("create_database")], lambda: ensure_db(job)),
+        (
+            "create-tables",
+            [render(f"create_{t}_table", table=t, location=job.layout.raw(t)) for t in RAW_TABLES],
+            lambda: create_tables(job),
+        ),
+        (
+            "build-subset",
+            [
+                *fingerprints,
+                *[
+                    render("build_subset", table=t, location="", genre=s.genre)
+                    for s, t in zip(subsets, names, strict=True)
+                ],
+            ],
+            lambda: _build_recorded(job, subsets, version),
+        ),
+        ("export", [render("export_subset", table=t) for t in names], lambda: export(job, subsets)),
+        ("move", [job.layout.final_file(t) for t in names], lambda: move(job, subsets)),
+    ]
+    chain, must_run, finals = "", False, [job.layout.final_file(t) for t in names]
+    for step, parts, action in plan:
+        chain = digest(chain, *parts)
+        if not must_run and journal and journal.done(step, chain):
+            job.reporter.note(f"{step}: skipped, done by an earlier run with the same SQL and data")
+            continue
+        must_run = True
+        result = action()
+        if step == "move":
+            finals = result
+        if journal:
+            journal.finished(step, chain)
+    return finals
+
+
+def _build_recorded(job: Job, subsets: list[Subset], version: str) -> None:
+    if job.journal:
+        job.journal.building(version)  # a resumed run rebuilds the same statements
+    build_subset(job, subsets, version)

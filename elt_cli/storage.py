@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -53,6 +54,26 @@ class LocalStorage:
         if Path(uri) != Path(local_path):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(local_path, uri)
+
+    def read_text(self, uri: str) -> str | None:
+        path = Path(uri)
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Atomic: a crash leaves the old content or the new, never a torn file."""
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+
+    def fingerprint(self, prefix: str) -> str:
+        """Changes when any file under `prefix` is added, removed or rewritten."""
+        entries = []
+        for name in self.list_files(prefix):
+            stat = os.stat(name)
+            entries.append(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}")
+        return hashlib.sha256("\n".join(entries).encode()).hexdigest()
 
 
 def open_storage(settings):

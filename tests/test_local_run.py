@@ -163,3 +163,14 @@ def test_genre_values_are_literal_text_not_sql(elt, awkward_lake, genre):
         f"Error: no films with genre {genre!r}; genres in the data:"
     )
     assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+
+
+def test_average_rounds_exact_ties_half_up(elt, tmp_path):
+    # 559 / 160 = 3.49375 exactly; the double nearest to it lies just below, so round(avg(), 4)
+    # would give 3.4937.
+    ratings = [(u, 9, 3.5) for u in range(158)] + [(900, 9, 3.0), (901, 9, 3.0)]
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, ratings)
+    assert elt("--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    (row,) = read_output(lake / FINAL)
+    assert row["avg_rating"] == Decimal("3.4938") and row["num_ratings"] == 160
+    assert [row] == expected_subset(lake, "Sci-Fi")

@@ -110,6 +110,13 @@ class AthenaEngine(Engine):
     # -- queries -------------------------------------------------------------------------------
 
     def _start(self, statement: Statement) -> str:
+        qid = self.journal.query_for(statement.sql) if self.journal else None
+        if qid and self._reattachable(qid):
+            self.reporter.note(
+                f"re-attached to query {qid} ({statement.template}) of the killed run"
+            )
+            self.running[qid] = self.reporter.query_started(statement, qid)
+            return qid
         answer = self._call(
             "start_query_execution",
             f"{statement.template}: cannot start the query",
@@ -121,7 +128,17 @@ class AthenaEngine(Engine):
         )
         qid = answer["QueryExecutionId"]
         self.running[qid] = self.reporter.query_started(statement, qid)
+        if self.journal:
+            self.journal.started_query(statement.sql, qid)
         return qid
+
+    def _reattachable(self, qid: str) -> bool:
+        """A query of a killed run that is still running, or finished well, is not redone."""
+        try:
+            (execution,) = self._status([qid])
+        except EltError:
+            return False
+        return execution["Status"]["State"] in ("QUEUED", "RUNNING", "SUCCEEDED")
 
     def _wait(self, ids: list[str]) -> dict[str, tuple[QueryResult, dict]]:
         """Poll until every query is final; stop those past the timeout."""

@@ -15,6 +15,7 @@ class Engine(ABC):
 
     name: str
     reporter: Reporter = Reporter()  # the CLI sets the one it shows progress with
+    journal = None  # `run` sets its Journal: query ids are recorded as soon as they exist
 
     @abstractmethod
     def database_exists(self, database: str) -> bool:

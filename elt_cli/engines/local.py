@@ -30,10 +30,12 @@ def _lit(value: str) -> str:
 class LocalEngine(Engine):
     name = "local"
 
-    def __init__(self, lake: Path):
+    def __init__(self, lake: Path, skip_bad_rows: bool = False):
         import duckdb
 
         self.lake = lake
+        self.skip_bad_rows = skip_bad_rows
+        self._rejects_seen = 0  # DuckDB numbers its CSV scans; rejects of older scans are told
         self.con = duckdb.connect()
         self._duckdb_error = duckdb.Error
         self._attached: set[str] = set()
@@ -92,7 +94,9 @@ class LocalEngine(Engine):
                 f"read_csv([{', '.join(_lit(f) for f in files) or _lit(str(location))}], "
                 f"columns={{{columns}}}, header={'true' if entry['header'] else 'false'}, "
                 f"delim={_lit(entry['delimiter'])}, quote={_lit(entry['quote'])}, "
-                f"escape={_lit(entry['quote'])}, auto_detect=false)"
+                f"escape={_lit(entry['quote'])}, auto_detect=false, "
+                # Malformed rows are set aside and counted, then reported (or refused) per query.
+                "ignore_errors=true, store_rejects=true)"
             )
         self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM {source}')
 
@@ -142,6 +146,7 @@ class LocalEngine(Engine):
         started = time.monotonic()
         try:
             result = run(statement)
+            self._check_rejects(statement.template)
         except BaseException:
             self.reporter.query_finished(
                 record,
@@ -156,6 +161,33 @@ class LocalEngine(Engine):
         result = dataclasses.replace(result, seconds=time.monotonic() - started)
         self.reporter.query_finished(record, result)
         return result
+
+    def _check_rejects(self, label: str) -> None:
+        """Rows the query's CSV scans could not read: refused, or skipped and counted."""
+        try:
+            rejected = self.con.execute(
+                "SELECT DISTINCT s.file_path, e.line, e.error_type, e.column_name, e.csv_line, "
+                "e.scan_id FROM reject_errors e JOIN reject_scans s "
+                "ON e.scan_id = s.scan_id AND e.file_id = s.file_id WHERE e.scan_id > ? "
+                "ORDER BY s.file_path, e.line",
+                [self._rejects_seen],
+            ).fetchall()
+        except self._duckdb_error:  # no CSV scan yet: no reject tables either
+            return
+        if not rejected:
+            return
+        self._rejects_seen = max(row[5] for row in rejected)
+        rows = sorted({(path, line) for path, line, *_ in rejected})
+        path, line, error, column, text, _ = rejected[0]
+        where = f"{path} line {line} ({error.lower()} {column}: {text!r})"
+        if self.skip_bad_rows:
+            self.reporter.note(f"{label}: skipped {len(rows)} malformed row(s), first {where}")
+            return
+        raise StepFailed(
+            label,
+            f"{len(rows)} malformed row(s) in the raw data, first {where}; "
+            "fix the file, or give --skip-bad-rows to skip and count them",
+        )
 
     def _execute(self, statement: Statement) -> QueryResult:
         from sqlglot import exp

@@ -1,0 +1,52 @@
+"""The run record of `elt run`: which steps finished with which SQL, and the Athena query ids.
+
+Kept at `<lake>/_elt/<database>/run.json` and rewritten after every change, so a run killed at
+any moment leaves an accurate record. `elt run --resume` reads it: steps done with unchanged SQL
+are skipped, and queries still running on Athena are re-attached to instead of started again.
+A run without --resume starts a new record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+def digest(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+class Journal:
+    def __init__(self, storage, uri: str, resume: bool):
+        self.storage, self.uri, self.resume = storage, uri, resume
+        data = json.loads(storage.read_text(uri) or "{}") if resume else {}
+        self.steps: dict[str, str] = data.get("steps", {})
+        self.queries: dict[str, str] = data.get("queries", {})
+        self.version: str | None = data.get("version")
+
+    def done(self, step: str, step_digest: str) -> bool:
+        return self.resume and self.steps.get(step) == step_digest
+
+    def finished(self, step: str, step_digest: str) -> None:
+        self.steps[step] = step_digest
+        self.save()
+
+    def started_query(self, sql: str, query_id: str) -> None:
+        self.queries[digest(sql)] = query_id
+        self.save()
+
+    def query_for(self, sql: str) -> str | None:
+        """The query a killed run started for this exact statement, when resuming."""
+        return self.queries.get(digest(sql)) if self.resume else None
+
+    def building(self, version: str) -> None:
+        self.version = version
+        self.save()
+
+    def save(self) -> None:
+        self.storage.write_text(
+            self.uri,
+            json.dumps(
+                {"steps": self.steps, "queries": self.queries, "version": self.version}, indent=2
+            ),
+        )

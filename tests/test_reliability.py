@@ -1,0 +1,430 @@
+"""Safe to re-run, kill and overlap: each promise of the README's Reliability section."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from conftest import (
+    AWKWARD_MOVIES,
+    AWKWARD_RATINGS,
+    elt_process,
+    expected_subset,
+    make_lake,
+    read_output,
+    snapshot,
+    write_csv,
+)
+
+from elt_cli.lock import LocalLock, S3Lock
+from elt_cli.s3 import S3Storage
+
+FINAL = "movielens/sci_fi/sci_fi-movies.csv"
+
+
+def last_line(result) -> str:
+    return result.stderr.strip().splitlines()[-1]
+
+
+def derived(lake) -> dict[str, bytes]:
+    """What readers see of a run: table data, catalog, final file (not raw data, not the run
+    record, which notes the failed attempt)."""
+    return {
+        k: v
+        for k, v in snapshot(lake).items()
+        if k.startswith(("tables/", "movielens/sci_fi/", "_elt/")) and "run.json" not in k
+    }
+
+
+# -- atomic outputs ----------------------------------------------------------------------------
+
+
+def test_failing_rebuild_leaves_the_old_outputs_byte_for_byte(elt, awkward_lake):
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    before = derived(awkward_lake)
+    with (awkward_lake / "movielens/ratings/ratings-1.csv").open("a") as f:
+        f.write("7,9,four stars,1000000\n")
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert derived(awkward_lake) == before
+    assert not list((awkward_lake / "export").rglob("*.csv"))
+
+
+@pytest.fixture(scope="module")
+def big_lake(tmp_path_factory):
+    """A lake big enough (2M ratings) that each step takes a moment, after one good run."""
+    root = tmp_path_factory.mktemp("big")
+    lake = root / "lake"
+    for args in (
+        ["sample-data", "--ratings", "2000000", "--movies", "3000"],
+        ["run", "--genre", "Sci-Fi"],
+    ):
+        done = elt_process("--lake", lake, *args, cwd=root)
+        assert done.returncode == 0, done.stderr
+    return lake
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "create-tables: started",
+        "build-subset: started",
+        "build_subset [sci_fi] SUCCEEDED",
+        "publish_subset [sci_fi] SUCCEEDED",
+        "export: started",
+        "export_subset [sci_fi] SUCCEEDED",
+        "move: started",
+    ],
+)
+def test_kill_9_at_any_moment_then_a_plain_rerun(big_lake, tmp_path, moment):
+    lake = tmp_path / "lake"
+    shutil.copytree(big_lake, lake)
+    good = (lake / FINAL).read_bytes()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", str(lake), "run", "--genre", "Sci-Fi"],
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    for line in process.stderr:
+        if moment in line:
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert (lake / FINAL).read_bytes() == good  # the old file, whole, whenever the kill came
+    # ... and the subset table is whole too: exporting it now gives the same file
+    for step in ("export", "move"):
+        done = elt_process("--lake", lake, step, "--genre", "Sci-Fi", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert (lake / FINAL).read_bytes() == good
+    rerun = elt_process("--lake", lake, "run", "--genre", "Sci-Fi", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (lake / FINAL).read_bytes() == good
+    versions = list((lake / "tables/movielens_elt/sci_fi").iterdir())
+    assert len(versions) == 1  # what the killed run left behind was cleaned up
+    assert [p.name for p in (lake / "export").rglob("*") if p.is_file()] == []
+
+
+# -- resumable runs ----------------------------------------------------------------------------
+
+
+def test_resume_skips_steps_done_with_unchanged_sql(elt, awkward_lake, tmp_path):
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--resume")
+    assert result.exit_code == 0, result.output
+    skipped = [line for line in result.stderr.splitlines() if "skipped, done by" in line]
+    assert [line.split()[2] for line in skipped] == [
+        "ensure-db:",
+        "create-tables:",
+        "build-subset:",
+        "export:",
+        "move:",
+    ]
+
+    queries = tmp_path / "queries"
+    shutil.copytree(Path_queries(), queries)
+    export = queries / "export_subset.sql"
+    export.write_text(export.read_text().replace("ORDER BY", "ORDER BY num_ratings DESC,"))
+    result = elt(
+        "--lake", awkward_lake, "--queries", queries, "run", "--genre", "Sci-Fi", "--resume"
+    )
+    assert result.exit_code == 0, result.output
+    skipped = [line.split()[2] for line in result.stderr.splitlines() if "skipped, done" in line]
+    assert skipped == ["ensure-db:", "create-tables:", "build-subset:"]
+    rows = read_output(awkward_lake / FINAL)
+    assert rows[0]["num_ratings"] == 3  # the changed export ran, and so did move
+
+
+def Path_queries():
+    from elt_cli.templates import packaged_queries
+
+    return packaged_queries()
+
+
+def test_resume_reattaches_to_the_killed_runs_athena_queries(elt, s3_lake, aws):
+    assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
+    aws.query_time(30)  # the killed run's queries stay QUEUED while it polls them
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", s3_lake, "run", "--genre", "Sci-Fi"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(aws.athena.list_query_executions()["QueryExecutionIds"]) < 3:  # db, 2 drops
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = aws.athena.list_query_executions()["QueryExecutionIds"]
+    drops = [
+        q
+        for q in killed
+        if aws.athena.get_query_execution(QueryExecutionId=q)["QueryExecution"]["Query"].startswith(
+            "DROP TABLE"
+        )
+    ]
+    assert len(drops) == 2
+
+    aws.query_time(0.05)
+    aws.results = [
+        ("SELECT genre", [["genre", "films"], ["Sci-Fi", "10"]]),
+        (
+            "SELECT movie_id",
+            [
+                ["movie_id", "title", "year", "avg_rating", "num_ratings"],
+                ["9", "Alien", "1979", "3.75", "2"],
+            ],
+        ),
+    ]
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi", "--resume")
+    assert result.exit_code == 0, result.output
+    assert not [
+        q
+        for q in aws.queries()
+        if q.startswith("DROP TABLE IF EXISTS movielens_elt.m")
+        or q.startswith("DROP TABLE IF EXISTS movielens_elt.r")
+    ]
+    polled = {p["QueryExecutionId"] for p in aws.sent("GetQueryExecution")}
+    assert set(drops) <= polled
+    assert sum("re-attached to query" in line for line in result.stderr.splitlines()) == 2
+    assert aws.get("movielens/sci_fi/sci_fi-movies.csv").startswith(b'"movie_id"')
+
+
+# -- one writer per lake -----------------------------------------------------------------------
+
+
+def test_second_local_run_exits_naming_the_holder(elt, awkward_lake):
+    lock = LocalLock(awkward_lake / "_elt/movielens_elt/lock", "x")
+    lock.acquire(0)
+    try:
+        result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+        assert result.exit_code == 1
+        assert last_line(result).startswith(
+            f"Error: database movielens_elt in lake {awkward_lake} is locked by "
+        )
+        assert f"@{socket.gethostname()} pid {os.getpid()} since " in last_line(result)
+        assert last_line(result).endswith("(waited 0s; give --wait-lock SECONDS to wait longer)")
+        assert not (awkward_lake / FINAL).exists()
+        threading.Timer(0.5, lock.release).start()
+        result = elt("--lake", awkward_lake, "--wait-lock", "10", "run", "--genre", "Sci-Fi")
+        assert result.exit_code == 0, result.output
+    finally:
+        lock.release()
+    assert not (awkward_lake / "_elt/movielens_elt/lock").exists()  # released on the way out
+
+
+def test_two_local_runs_at_once(awkward_lake, tmp_path):
+    args = [
+        sys.executable,
+        "-m",
+        "elt_cli",
+        "--lake",
+        str(awkward_lake),
+        "--wait-lock",
+        "60",
+        "run",
+        "--genre",
+        "Sci-Fi",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    runs = [
+        subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr
+    assert read_output(awkward_lake / FINAL) == expected_subset(awkward_lake, "Sci-Fi")
+    assert len(list((awkward_lake / "tables/movielens_elt/sci_fi").iterdir())) == 1
+
+
+def test_s3_lock_held_by_a_live_run_is_respected(elt, s3_lake, aws):
+    aws.put(
+        "_elt/movielens_elt/lock.json",
+        json.dumps(
+            {
+                "owner": "alice",
+                "host": "other-host",
+                "pid": 4242,
+                "since": "2026-11-25T01:00:00Z",
+                "started": time.time(),
+                "token": "t",
+            }
+        ).encode(),
+    )
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        "Error: database movielens_elt in lake s3://lake is locked by alice@other-host pid 4242 "
+        "since 2026-11-25T01:00:00Z (waited 0s; give --wait-lock SECONDS to wait longer)"
+    )
+    assert aws.queries() == []
+
+
+@pytest.mark.parametrize(
+    "stale",
+    [
+        {"host": socket.gethostname(), "pid": 2**22 + 7, "started": time.time()},  # dead process
+        {"host": "other-host", "pid": 1, "started": time.time() - 13 * 3600},  # expired
+    ],
+)
+def test_stale_s3_lock_is_taken_over_and_released(elt, s3_lake, aws, stale):
+    aws.results = [("SELECT genre", [["genre", "films"], ["Sci-Fi", "10"]])]
+    aws.put("_elt/movielens_elt/lock.json", json.dumps({**stale, "token": "old"}).encode())
+    result = elt("--lake", s3_lake, "ensure-db")
+    assert result.exit_code == 0, result.output
+    assert "_elt/movielens_elt/lock.json" not in aws.keys()
+    assert len([p for p in aws.sent("PutObject") if p["Key"].endswith("lock.json")]) == 2
+
+
+def test_s3_lock_admits_one_of_two_at_once(aws, moto_url):
+    import boto3
+
+    def make():
+        client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+        storage = S3Storage(lambda uri: "/_elt/" in uri, None, client=client)
+        return S3Lock(storage, "s3://lake/_elt/db/lock.json", "db")
+
+    first, second = make(), make()
+    first.acquire(0)
+    with pytest.raises(Exception, match="is locked by"):
+        second.acquire(0.6)
+    first.release()
+    second.acquire(0)
+    second.release()
+    assert aws.keys("_elt/") == []
+
+
+# -- hostile and broken input ------------------------------------------------------------------
+
+HOSTILE = ["Rock'n'Roll", "Semi;colon", "Back\\slash", "-- comment", "/* c */", "Tab\tand\x01"]
+
+
+def test_hostile_genres_are_literal_text_end_to_end(elt, tmp_path):
+    movies = [(i + 1, f"Film {i} ({2000 + i})", genre) for i, genre in enumerate(HOSTILE)]
+    lake = make_lake(tmp_path / "lake", movies, [(1, i + 1, 4.0) for i in range(len(HOSTILE))])
+    for i, genre in enumerate(HOSTILE):
+        result = elt("--lake", lake, "--json", "run", "--genre", genre)
+        assert result.exit_code == 0, (genre, result.output)
+        final = json.loads(result.stdout)["outputs"][-1]["uri"]
+        assert [r["movie_id"] for r in read_output(__import__("pathlib").Path(final))] == [i + 1]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--database", "x; DROP DATABASE y", "run", "--genre", "Sci-Fi"], 2),
+        (["--database", "a" * 200, "ensure-db"], 2),
+        (["--source-prefix", "../outside", "run", "--genre", "Sci-Fi"], 2),
+        (["--source-prefix", "tables", "run", "--genre", "Sci-Fi"], 2),
+        (["build-subset", "--genre", "x" * 1000], 2),
+        (["build-subset", "--genre", "Sci-Fi'); DROP TABLE movielens_elt.movies; --"], 1),
+        (["build-subset", "--genre", "Sci-Fi\\"], 1),
+        (["build-subset", "--genre", "Ratings"], 2),
+    ],
+)
+def test_hostile_input_changes_nothing(elt, awkward_lake, args, code):
+    elt("--lake", awkward_lake, "ensure-db")
+    elt("--lake", awkward_lake, "create-tables")
+    before = snapshot(awkward_lake)
+    result = elt("--lake", awkward_lake, *args)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert snapshot(awkward_lake) == before
+
+
+def test_lake_path_with_a_quote_is_refused(elt, tmp_path):
+    lake = make_lake(tmp_path / "it's" / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    before = snapshot(lake)
+    result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 2
+    assert "must not hold quotes" in last_line(result)
+    assert snapshot(lake) == before
+
+
+def bad_ratings_lake(tmp_path):
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    write_csv(
+        lake / "movielens/ratings/bad.csv",
+        ["userId", "movieId", "rating", "timestamp"],
+        [(5, 9, "3.0", 1), (5, 9, "four", 2), (5, 9), (5, 10, "4.5", 3)],
+    )
+    return lake
+
+
+def test_malformed_rows_are_an_error_naming_the_file(elt, tmp_path):
+    lake = bad_ratings_lake(tmp_path)
+    result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        f"Error: build_subset failed: 2 malformed row(s) in the raw data, first "
+        f"{lake}/movielens/ratings/bad.csv line 3 (cast rating: '5,9,four,2'); fix the file, "
+        "or give --skip-bad-rows to skip and count them"
+    )
+    assert not (lake / FINAL).exists()
+
+
+def test_skip_bad_rows_skips_and_counts(elt, tmp_path):
+    lake = bad_ratings_lake(tmp_path)
+    result = elt("--lake", lake, "--json", "run", "--genre", "Sci-Fi", "--skip-bad-rows")
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.stdout)["notes"]
+    assert notes == [
+        f"build_subset: skipped 2 malformed row(s), first {lake}/movielens/ratings/"
+        "bad.csv line 3 (cast rating: '5,9,four,2')"
+    ]
+    (bad := lake / "movielens/ratings/bad.csv").write_text(
+        "userId,movieId,rating,timestamp\n5,9,3.0,1\n5,10,4.5,3\n"
+    )
+    expected = expected_subset(lake, "Sci-Fi")  # the good rows only
+    rows = read_output(lake / FINAL)
+    assert rows == expected
+    assert [r["avg_rating"] for r in rows if r["movie_id"] == 9] == [Decimal("3.5")]
+    assert bad.exists()
+
+
+def test_bad_gzip_member_names_the_file(elt, awkward_lake):
+    gz = awkward_lake / "movielens/ratings/part-2/ratings-2.csv.gz"
+    gz.write_bytes(gz.read_bytes()[:20])
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert str(gz) in last_line(result) and "GZIP" in last_line(result)
+
+
+def test_skip_bad_rows_is_refused_on_athena(elt, aws):
+    result = elt("--lake", "s3://lake", "run", "--genre", "Sci-Fi", "--skip-bad-rows")
+    assert result.exit_code == 2
+    assert last_line(result).startswith("Error: --skip-bad-rows works on the local engine")
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+
+def test_no_secret_is_ever_printed(elt, aws, monkeypatch):
+    secret = "wJalrXUtnFEMI-SECRET-K7MDENG"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "TOKEN-" + secret)
+    aws.errors["GetDatabase"] = ("AccessDeniedException", "not authorized")
+    for args in (
+        ["--debug", "ensure-db"],
+        ["--json", "ensure-db"],
+        ["config"],
+        ["--debug", "--dry-run", "run", "--genre", "Sci-Fi"],
+    ):
+        result = elt("--lake", "s3://lake", *args)
+        assert secret not in result.output, args
