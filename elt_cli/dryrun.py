@@ -66,6 +66,9 @@ class DryRunEngine(Engine):
     def database_exists(self, database: str) -> bool:
         return self.created_database or self.engine.database_exists(database)
 
+    def table_exists(self, database: str, table: str) -> bool:
+        return self.engine.table_exists(database, table)
+
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
         results = []
         for statement in statements:

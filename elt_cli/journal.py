@@ -19,13 +19,19 @@ def digest(*parts: str) -> str:
 class Journal:
     def __init__(self, storage, uri: str, resume: bool):
         self.storage, self.uri, self.resume = storage, uri, resume
-        data = json.loads(storage.read_text(uri) or "{}") if resume else {}
-        self.steps: dict[str, str] = data.get("steps", {})
-        self.queries: dict[str, str] = data.get("queries", {})
-        self.version: str | None = data.get("version")
+        data = json.loads(storage.read_text(uri) or "{}")
+        self.previous: dict[str, str] = data.get("steps", {})  # what the last run finished
+        self.steps: dict[str, str] = dict(self.previous) if resume else {}
+        self.queries: dict[str, str] = data.get("queries", {}) if resume else {}
+        self.version: str | None = data.get("version") if resume else None
 
     def done(self, step: str, step_digest: str) -> bool:
+        """--resume: the killed (or last) run finished this step with the same digest."""
         return self.resume and self.steps.get(step) == step_digest
+
+    def unchanged(self, step: str, step_digest: str) -> bool:
+        """The last run finished this step with the same digest (resuming or not)."""
+        return self.previous.get(step) == step_digest
 
     def finished(self, step: str, step_digest: str) -> None:
         self.steps[step] = step_digest

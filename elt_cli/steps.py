@@ -244,6 +244,14 @@ def run(job: Job, subsets: list[Subset]) -> list[str]:
         if not must_run and journal and journal.done(step, chain):
             job.reporter.note(f"{step}: skipped, done by an earlier run with the same SQL and data")
             continue
+        if step == "build-subset" and _unchanged(job, subsets, chain):
+            # A subset depends only on its SQL and the raw files: when neither changed since
+            # the last build and the tables are there, they already are the result.
+            job.reporter.note(
+                "build-subset: skipped, raw files and SQL unchanged since the last build"
+            )
+            journal.finished(step, chain)
+            continue
         must_run = True
         result = action()
         if step == "move":
@@ -251,6 +259,14 @@ def run(job: Job, subsets: list[Subset]) -> list[str]:
         if journal:
             journal.finished(step, chain)
     return finals
+
+
+def _unchanged(job: Job, subsets: list[Subset], build_digest: str) -> bool:
+    return (
+        bool(job.journal)
+        and job.journal.unchanged("build-subset", build_digest)
+        and all(job.engine.table_exists(job.settings.database, s.table) for s in subsets)
+    )
 
 
 def _build_recorded(job: Job, subsets: list[Subset], version: str) -> None:

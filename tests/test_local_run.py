@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from decimal import Decimal
 
@@ -174,3 +175,25 @@ def test_average_rounds_exact_ties_half_up(elt, tmp_path):
     (row,) = read_output(lake / FINAL)
     assert row["avg_rating"] == Decimal("3.4938") and row["num_ratings"] == 160
     assert [row] == expected_subset(lake, "Sci-Fi")
+
+
+def test_rerun_with_unchanged_raw_files_and_sql_skips_the_build(elt, awkward_lake):
+    elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "Comedy")
+    first = snapshot(awkward_lake)
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "Comedy")
+    assert result.exit_code == 0, result.output
+    assert "build-subset: skipped, raw files and SQL unchanged since the last build" in (
+        result.stderr)
+    assert "build_subset [" not in result.stderr
+    assert {k: v for k, v in snapshot(awkward_lake).items() if "run.json" not in k} == {
+        k: v for k, v in first.items() if "run.json" not in k}
+    # a different set of genres, or a subset table that went missing, is built again
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert "build_subset [sci_fi] SUCCEEDED" in result.stderr
+    catalog = awkward_lake / "_elt/movielens_elt/catalog.json"
+    tables = json.loads(catalog.read_text())
+    del tables["tables"]["sci_fi"]
+    catalog.write_text(json.dumps(tables))
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert "build_subset [sci_fi] SUCCEEDED" in result.stderr
+    assert read_output(awkward_lake / FINAL) == expected_subset(awkward_lake, "Sci-Fi")

@@ -21,6 +21,10 @@ class Engine(ABC):
     def database_exists(self, database: str) -> bool:
         """True if the database is there; only a clear "not found" answer means False."""
 
+    @abstractmethod
+    def table_exists(self, database: str, table: str) -> bool:
+        """True if the table or view is there (False when unsure: the caller then rebuilds)."""
+
     def execute(self, statement: Statement) -> QueryResult:
         """Run one statement to completion; raise StepFailed if it fails."""
         return self.execute_many([statement])[0]

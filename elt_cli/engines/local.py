@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from elt_cli.engines.base import Engine, QueryResult, Statement
@@ -84,6 +85,11 @@ class LocalEngine(Engine):
         if entry["kind"] == "view":
             self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS {entry["sql"]}')
             return
+        source = self._source(entry)
+        self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM {source}')
+
+    def _source(self, entry: dict) -> str:
+        """The DuckDB table function that reads a catalog table's files."""
         location = self._abs(entry["location"])
         if entry["kind"] == "parquet":
             source = f"read_parquet({_lit(str(location / '*.parquet'))})"
@@ -98,12 +104,15 @@ class LocalEngine(Engine):
                 # Malformed rows are set aside and counted, then reported (or refused) per query.
                 "ignore_errors=true, store_rejects=true)"
             )
-        self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM {source}')
+        return source
 
     # -- Engine --------------------------------------------------------------------------------
 
     def database_exists(self, database: str) -> bool:
         return self._catalog_path(database).exists()
+
+    def table_exists(self, database: str, table: str) -> bool:
+        return self.database_exists(database) and table in self._catalog(database)["tables"]
 
     def check_templates(self, rendered: dict[str, str]) -> None:
         from sqlglot import exp
@@ -136,7 +145,69 @@ class LocalEngine(Engine):
         return tree
 
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
-        return [self._reported(st, self._execute) for st in statements]
+        with self._shared_scans(statements):
+            return [self._reported(st, self._execute) for st in statements]
+
+    @contextmanager
+    def _shared_scans(self, statements: list[Statement]):
+        """Statements run together (one per genre) that read the same raw CSV table share one
+        scan of it: the columns they use are read into memory once, and the table's view reads
+        from there until they are done. Parsing the CSV is most of the work; N genres then cost
+        little more than one."""
+        readers: dict[tuple[str, str], list[set[str]]] = {}
+        for statement in statements if len(statements) > 1 else []:
+            for key, columns in self._raw_columns(statement).items():
+                readers.setdefault(key, []).append(columns)
+        shared = {key: set().union(*uses) for key, uses in readers.items() if len(uses) > 1}
+        try:
+            for (database, table), columns in shared.items():
+                entry = self._catalog(database)["tables"][table]
+                names = [n for n, _ in entry["columns"] if n.lower() in columns]
+                memory = f'"__shared_{database}_{table}"'
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {memory} AS SELECT "
+                    f"{', '.join(chr(34) + n + chr(34) for n in names)} FROM {self._source(entry)}"
+                )
+                self._check_rejects(statements[0].template)
+                self.con.execute(
+                    f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM {memory}'
+                )
+            yield
+        finally:
+            for database, table in shared:
+                self._create_view(database, table, self._catalog(database)["tables"][table])
+                self.con.execute(f'DROP TABLE IF EXISTS "__shared_{database}_{table}"')
+
+    def _raw_columns(self, statement: Statement) -> dict[tuple[str, str], set[str]]:
+        """The raw CSV tables a statement reads, with the (lower-cased) columns it uses."""
+        from sqlglot import exp
+        from sqlglot.errors import SqlglotError
+        from sqlglot.optimizer.qualify import qualify
+
+        tree = self.translate(statement.template, statement.sql)
+        query = tree.expression if isinstance(tree, exp.Create) else tree
+        if not isinstance(query, exp.Query):
+            return {}
+        schema: dict = {}
+        for table in _tables(query):
+            if table.db and self.database_exists(table.db):
+                for name, entry in self._catalog(table.db)["tables"].items():
+                    if entry["kind"] == "csv":
+                        columns = {n: t for n, t in entry["columns"]}
+                        schema.setdefault(table.db, {})[name] = columns
+        try:
+            qualified = qualify(
+                query.copy(), schema=schema, dialect="athena", validate_qualify_columns=False
+            )
+        except SqlglotError:
+            return {}  # not sure what it reads: no sharing, nothing lost but time
+        tables = {t.alias_or_name: (t.db, t.name) for t in qualified.find_all(exp.Table)}
+        used: dict[tuple[str, str], set[str]] = {}
+        for column in qualified.find_all(exp.Column):
+            key = tables.get(column.table)
+            if key and key[1] in schema.get(key[0], {}):
+                used.setdefault(key, set()).add(column.name.lower())
+        return used
 
     def export_csv(self, statement: Statement, dest: str) -> QueryResult:
         return self._reported(statement, lambda st: self._export_csv(st, dest))
