@@ -5,7 +5,7 @@ ELT    := $(VENV)/bin/elt
 STAMP  := $(VENV)/.installed-stamp
 GENRE  ?= Sci-Fi
 
-.PHONY: help run test lint clean
+.PHONY: help run test bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,6 +22,9 @@ run: $(STAMP)  ## sample data into ./lake if it has none, then `elt run --genre 
 
 test: $(STAMP)  ## the test suite
 	$(PYTHON) -m pytest -q
+
+bench: $(STAMP)  ## the benchmarks (not part of make test)
+	$(PYTHON) bench/run.py
 
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check elt_cli tests

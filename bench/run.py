@@ -1,0 +1,371 @@
+"""elt's benchmarks (not part of `make test`): `make bench`, or
+
+    .venv/bin/python bench/run.py [--ratings N] [--repeat N]
+
+Each comparison is a ratio of medians of alternating runs (A, B, A, B, ...) taken in this one
+invocation, with each side's peak RSS (os.wait4 on the child). Writes bench/results/results.md and
+results.json; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DATA, RESULTS = BENCH / "data", BENCH / "results"
+LOGS, SCRATCH = RESULTS / "logs", DATA / "scratch"
+PY, ELT = ROOT / ".venv/bin/python", ROOT / ".venv/bin/elt"
+PANDAS_PY = DATA / "venv-pandas/bin/python"
+ENV = {k: v for k, v in os.environ.items() if not k.startswith(("ELT_", "AWS_"))}
+ENV["NO_COLOR"] = "1"
+GB, MB = 1 << 30, 1 << 20
+
+# -- running and measuring ---------------------------------------------------------------------
+
+
+def measure(cmd: list, log: Path | None = None) -> tuple[float, int]:
+    """Run cmd in bench/data without ELT_*/AWS_* env; return (seconds, the child's peak RSS)."""
+    with open(log or os.devnull, "wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=out, stderr=out, cwd=DATA, env=ENV)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"bench: exit {proc.returncode} from {' '.join(map(str, cmd))} (log: {log})")
+    return seconds, usage.ru_maxrss * 1024  # Linux reports KiB
+
+
+def alternate(a, b, repeat: int) -> tuple[list, list]:
+    """A, B, A, B, ...: each callable gets the run number and returns (seconds, rss)."""
+    runs = [(a(i), b(i)) for i in range(repeat)]
+    return [x for x, _ in runs], [y for _, y in runs]
+
+
+def ensure_lake(ratings: int) -> Path:
+    """The raw data, generated once and reused (a marker says the generation finished)."""
+    lake = DATA / ("lake-25m" if ratings == 25_000_095 else f"lake-{ratings}")
+    marker = lake.with_name(lake.name + ".complete")
+    if not marker.exists():
+        print(f"bench: generating {ratings:,} ratings into {lake} (once)", flush=True)
+        shutil.rmtree(lake, ignore_errors=True)
+        measure([ELT, "--no-progress", "--lake", lake, "sample-data", "--ratings", ratings])
+        marker.write_text("ok\n")
+    return lake
+
+
+def ensure_pandas() -> Path:
+    if not PANDAS_PY.exists() or subprocess.run([PANDAS_PY, "-c", "import pandas"]).returncode:
+        print("bench: creating bench/data/venv-pandas with pandas (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", PANDAS_PY.parents[1]], check=True)
+        subprocess.run([PANDAS_PY, "-m", "pip", "install", "--quiet", "pandas"], check=True)
+    return PANDAS_PY
+
+
+def reset(lake: Path) -> None:
+    """Make the lake fresh: delete everything but the raw movielens/movies/ and ratings/."""
+    keep = {lake / "movielens", lake / "movielens/movies", lake / "movielens/ratings"}
+    for entry in [*lake.iterdir(), *(lake / "movielens").iterdir()]:
+        if entry not in keep:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def elt_run(lake: Path, genres: list[str], log: Path, fresh: bool = True) -> tuple[float, int]:
+    if fresh:
+        reset(lake)
+    flags = [x for g in genres for x in ("--genre", g)]
+    return measure([ELT, "--no-progress", "--lake", lake, "run", *flags], log)
+
+
+def baseline(python: Path, script: str, lake: Path, out: Path) -> tuple[float, int]:
+    """bench/handwritten.py or bench/pandas_job.py on the lake's raw files."""
+    out.unlink(missing_ok=True)
+    raw = [lake / "movielens/movies/movies.csv", lake / "movielens/ratings/ratings.csv"]
+    return measure([python, BENCH / script, *raw, "Sci-Fi", out], LOGS / f"{out.stem}.log")
+
+
+# -- checking outputs --------------------------------------------------------------------------
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text or None
+
+
+def same_rows(path_a: Path, path_b: Path) -> str:
+    """'' when both CSVs hold the same rows in order (numbers within 1e-9), else how they differ."""
+    tables = []
+    for path in (path_a, path_b):
+        with open(path, newline="", encoding="utf-8") as f:
+            tables.append([[_value(v) for v in row] for row in csv.reader(f)])
+    (head, *a), (head_b, *b) = tables
+    if head != head_b or len(a) != len(b):
+        return f"{head}, {len(a)} rows vs {head_b}, {len(b)} rows"
+
+    def same(x, y):
+        numbers = all(isinstance(v, int | float) for v in (x, y))
+        return abs(x - y) <= 1e-9 if numbers else x == y
+
+    bad = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if not all(map(same, x, y))]
+    if not bad:
+        return ""
+    # A rounding tie (exact mean x.xxxx5) shows as 0.0001 in avg_rating and nothing else.
+    k = head.index("avg_rating") if "avg_rating" in head else 0
+    ties = sum(
+        1
+        for x, y in (([*a[i]], [*b[i]]) for i in bad)
+        if abs(x.pop(k) - y.pop(k)) < 1.5e-4 and x == y
+    )
+    first = f"{a[bad[0]]} vs {b[bad[0]]}"
+    return f"{len(bad)} of {len(a)} rows ({ties} only by 0.0001 in avg_rating), e.g. {first}"
+
+
+# -- the comparisons ---------------------------------------------------------------------------
+
+
+def side(samples: list) -> dict:
+    secs, rss = [s for s, _ in samples], [r for _, r in samples]
+    return {"median_s": statistics.median(secs), "peak_rss": max(rss), "runs_s": secs, "rss": rss}
+
+
+def fmt(s: dict) -> str:
+    return f"{s['median_s']:.2f} s, {s['peak_rss'] / MB:.0f} MB"
+
+
+def row(num, name, side_a, side_b, ratio, target, ok, **extra) -> dict:
+    """One line of the results table (the columns of report()), plus raw data for the JSON."""
+    cells = dict(id=num, comparison=name, A=side_a, B=side_b, ratio=ratio, target=target)
+    return cells | {"result": "PASS" if ok else "FAIL", "pass": ok} | extra
+
+
+def pair_row(num, name, sa, sb, time_max, rss_max=None, check=None) -> dict:
+    a, b = side(sa), side(sb)
+    t, m = a["median_s"] / b["median_s"], a["peak_rss"] / b["peak_rss"]
+    ok = t <= time_max and (rss_max is None or m <= rss_max)
+    target = f"time ≤ {time_max}×" + (f", RSS ≤ {rss_max}×" if rss_max else "")
+    r = row(num, name, fmt(a), fmt(b), f"time {t:.2f}×, RSS {m:.2f}×", target, ok, a=a, b=b)
+    if check is not None:
+        r["result"] += f"; OUTPUTS DIFFER: {check}" if check else "; same rows"
+    return r | {"outputs_differ": check}
+
+
+def cmp_handwritten(lake: Path, n: int) -> list[dict]:
+    out, final = SCRATCH / "handwritten.csv", lake / "movielens/sci_fi/sci_fi-movies.csv"
+    sa, sb = alternate(
+        lambda i: elt_run(lake, ["Sci-Fi"], LOGS / f"1-elt-fresh-{i}.log"),
+        lambda i: baseline(PY, "handwritten.py", lake, out),
+        n,
+    )
+    name = "elt run (fresh lake) vs one hand-written DuckDB COPY"
+    fresh = pair_row("1", name, sa, sb, 1.3, check=same_rows(final, out))
+    elt_run(lake, ["Sci-Fi"], LOGS / "1b-elt-warm.log")  # untimed: leaves the derived state
+    sa, sb = alternate(
+        lambda i: elt_run(lake, ["Sci-Fi"], LOGS / f"1b-elt-rerun-{i}.log", fresh=False),
+        lambda i: baseline(PY, "handwritten.py", lake, out),
+        n,
+    )
+    name = "elt re-run (raw files unchanged) vs the same DuckDB COPY"
+    return [fresh, pair_row("1b", name, sa, sb, 0.5, check=same_rows(final, out))]
+
+
+def cmp_pandas(lake: Path, n: int) -> list[dict]:
+    out, final = SCRATCH / "pandas.csv", lake / "movielens/sci_fi/sci_fi-movies.csv"
+    python = ensure_pandas()
+    sa, sb = alternate(
+        lambda i: elt_run(lake, ["Sci-Fi"], LOGS / f"2-elt-fresh-{i}.log"),
+        lambda i: baseline(python, "pandas_job.py", lake, out),
+        n,
+    )
+    name = "elt run (fresh lake) vs a pandas script"
+    return [pair_row("2", name, sa, sb, 0.5, 0.5, check=same_rows(final, out))]
+
+
+def cmp_genres(lake: Path, n: int) -> list[dict]:
+    four = ["Sci-Fi", "Comedy", "Drama", "Action"]
+    sa, sb = alternate(
+        lambda i: elt_run(lake, four, LOGS / f"3-elt-4genres-{i}.log"),
+        lambda i: elt_run(lake, ["Sci-Fi"], LOGS / f"3-elt-1genre-{i}.log"),
+        n,
+    )
+    return [pair_row("3", "elt run, 4 genres vs 1 genre (fresh lake)", sa, sb, 1.5)]
+
+
+def cmp_startup(n: int) -> list[dict]:
+    help_, boto3 = [ELT, "--help"], [PY, "-c", "import boto3"]
+    sa, sb = alternate(lambda i: measure(help_), lambda i: measure(boto3), max(10, n))
+    return [pair_row("4", "start-up: `elt --help` vs `python -c 'import boto3'`", sa, sb, 0.5)]
+
+
+def simulate(done_at: float, wait) -> tuple[float, int]:
+    """Status checks at t=0 and after each wait(elapsed); returns (detection delay, checks)."""
+    t, checks = 0.0, 1
+    while t < done_at:
+        t += wait(t)
+        checks += 1
+    return t - done_at, checks
+
+
+def cmp_polling(trials: int = 200) -> list[dict]:
+    sys.path.insert(0, str(ROOT))
+    from elt_cli.engines.athena import poll_delay
+
+    rows = []
+    for d in (1, 10, 60, 600):
+        allowed = max(0.25, 0.1 * d)
+        fewest = math.ceil(d / allowed) + 1
+        runs = []
+        for seed in range(trials):  # poll_delay has ±20% jitter: seeded, worst case reported
+            random.seed(seed)
+            runs.append(simulate(d, lambda t: poll_delay(t, 5.0)))
+        delays, checks = sorted(r[0] for r in runs), sorted(r[1] for r in runs)
+        fixed = {k: simulate(d, lambda t, k=k: k) for k in (30, 1)}
+        elt = (
+            f"elt: delay {statistics.median(delays):.2f} s (worst {delays[-1]:.2f}), "
+            f"{statistics.median(checks):.0f} checks (worst {checks[-1]})"
+        )
+        others = "; ".join(
+            f"fixed {k} s: delay {x:.1f} s, {c} checks" for k, (x, c) in fixed.items()
+        )
+        ratio = (
+            f"worst delay {delays[-1] / allowed:.2f}× allowed, "
+            f"worst checks {checks[-1] / fewest:.1f}× fewest ({fewest})"
+        )
+        target = f"delay ≤ {allowed:g} s, checks ≤ {2 * fewest}"
+        ok = delays[-1] <= allowed and checks[-1] <= 2 * fewest
+        name = f"Athena polling, query done at {d} s, poll_max 5 ({trials} seeds)"
+        rows.append(row(f"5 (D={d} s)", name, elt, others, ratio, target, ok,
+                        elt_delays=delays, elt_checks=checks, fixed=fixed))  # fmt: skip
+    return rows
+
+
+def cmp_sample_data(ratings: int, n: int) -> list[dict]:
+    lake, runs = SCRATCH / "sample-lake", []
+    for i in range(n):
+        shutil.rmtree(lake, ignore_errors=True)
+        cmd = [ELT, "--no-progress", "--lake", lake, "sample-data", "--ratings", ratings]
+        runs.append(measure(cmd, LOGS / f"6-sample-data-{i}.log"))
+    shutil.rmtree(lake, ignore_errors=True)
+    s = side(runs)
+    ratio = f"{s['median_s'] / 60:.2f}× of 60 s, {s['peak_rss'] / GB:.2f}× of 1 GB"
+    ok = s["median_s"] <= 60 and s["peak_rss"] <= GB
+    name = f"`elt sample-data --ratings {ratings}`"
+    return [row("6", name, fmt(s), "—", ratio, "≤ 60 s, ≤ 1 GB", ok, a=s)]
+
+
+# -- elt's own timings, machine, report --------------------------------------------------------
+
+# "<stamp> <step>: done in 1.2s" or "<stamp> <step>: <query> [<subject>] SUCCEEDED in 1.2s"
+LINE = re.compile(
+    r"^\S+ \S+ ([\w-]+): (?:done in ([\d.]+)s|(\w+(?: \[.*?\])?) SUCCEEDED in ([\d.]+)s)"
+)
+
+
+def step_timings(pattern: str) -> dict[str, float]:
+    """Median per step and per query over the logs matching pattern (elt's plain log lines)."""
+    found: dict[str, list[float]] = {}
+    for log in sorted(LOGS.glob(pattern)):
+        for m in filter(None, map(LINE.match, log.read_text(errors="replace").splitlines())):
+            step, done, query, secs = m.groups()
+            key = f"{step} (whole step)" if done else f"{step}: {query}"
+            found.setdefault(key, []).append(float(done or secs))
+    return {k: statistics.median(v) for k, v in found.items()}
+
+
+def machine() -> dict:
+    def out(*cmd):
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).stdout.strip()
+
+    cpu = re.findall(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu[0] if cpu else platform.processor(),
+        "ram": f"{int(mem[1]) / (1 << 20):.1f} GiB",
+        "python": platform.python_version(),
+        "duckdb": out(PY, "-c", "import duckdb; print(duckdb.__version__)"),
+        "elt": out(ELT, "--version").removeprefix("elt, version "),
+        "elt git": out("git", "describe", "--always", "--dirty"),
+        "pandas": out(PANDAS_PY, "-c", "import pandas; print(pandas.__version__)"),
+        "os": platform.platform(),
+    }
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
+
+
+def report(rows: list[dict], info: dict, timings: dict, args, total: float) -> str:
+    cols = ["id", "comparison", "A", "B", "ratio", "target", "result"]
+    head = ["#", "comparison", "A (median, peak RSS)", "B", "A/B", "target", "result"]
+    keys = list(dict.fromkeys(k for t in reversed(timings.values()) for k in t))
+    cells = [[k] + [f"{t[k]:.1f}" if k in t else "" for t in timings.values()] for k in keys]
+    steps = table(["elt's log: step / query (median s)", *timings], cells)
+    return (
+        f"# elt benchmarks\n\n{args.ratings:,} ratings, {args.repeat} alternating runs per side, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {total:.0f} s in all.\n\n"
+        f"Machine: {', '.join(f'{k} {v}' for k, v in info.items())}.\n\n"
+        f"{table(head, [[r[c] for c in cols] for r in rows])}\n\n{steps}\n"
+    )
+
+
+def main() -> None:
+    if Path(sys.prefix).resolve() != (ROOT / ".venv").resolve() and PY.exists():
+        os.execv(PY, [str(PY), __file__, *sys.argv[1:]])  # elt_cli is importable from its venv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ratings", type=int, default=25_000_095, help="size of the data set")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per side")
+    args = parser.parse_args()
+    for folder in (DATA, RESULTS, SCRATCH):
+        folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(LOGS, ignore_errors=True)
+    LOGS.mkdir()
+    started = time.perf_counter()
+    lake = ensure_lake(args.ratings)
+    ensure_pandas()
+    rows = []
+    for label, run in [
+        ("1, 1b", lambda: cmp_handwritten(lake, args.repeat)),
+        ("2", lambda: cmp_pandas(lake, args.repeat)),
+        ("3", lambda: cmp_genres(lake, args.repeat)),
+        ("4", lambda: cmp_startup(args.repeat)),
+        ("5", cmp_polling),
+        ("6", lambda: cmp_sample_data(args.ratings, args.repeat)),
+    ]:
+        t0 = time.perf_counter()
+        rows += run()
+        print(f"bench: {label} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    reset(lake)
+    timings = {
+        "fresh lake, 1 genre (#1, #2)": step_timings("[12]-elt-fresh-*.log"),
+        "re-run, raw files unchanged (#1b)": step_timings("1b-elt-rerun-*.log"),
+        "fresh lake, 4 genres (#3)": step_timings("3-elt-4genres-*.log"),
+    }
+    info, total = machine(), time.perf_counter() - started
+    md = report(rows, info, timings, args, total)
+    (RESULTS / "results.md").write_text(md, encoding="utf-8")
+    doc = {"args": vars(args), "machine": info, "total_s": total, "rows": rows, "elt": timings}
+    (RESULTS / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
