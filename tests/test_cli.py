@@ -71,3 +71,12 @@ def test_s3_lake_selects_athena(elt):
     assert lines["engine"] == "athena\t(default)"
     assert lines["lake"] == "s3://my-lake/data\t(flag)"
     assert lines["results"] == "s3://my-lake/data/athena-results/\t(default)"
+
+
+def test_debug_adds_the_traceback(elt, tmp_path):
+    plain = elt("--lake", tmp_path / "missing", "ensure-db")
+    debug = elt("--lake", tmp_path / "missing", "--debug", "ensure-db")
+    assert plain.exit_code == debug.exit_code == 2
+    assert "Traceback" not in plain.stderr
+    assert "Traceback" in debug.stderr and "BadInput" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1] == plain.stderr.strip().splitlines()[-1]

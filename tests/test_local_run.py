@@ -183,10 +183,12 @@ def test_rerun_with_unchanged_raw_files_and_sql_skips_the_build(elt, awkward_lak
     result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "Comedy")
     assert result.exit_code == 0, result.output
     assert "build-subset: skipped, raw files and SQL unchanged since the last build" in (
-        result.stderr)
+        result.stderr
+    )
     assert "build_subset [" not in result.stderr
     assert {k: v for k, v in snapshot(awkward_lake).items() if "run.json" not in k} == {
-        k: v for k, v in first.items() if "run.json" not in k}
+        k: v for k, v in first.items() if "run.json" not in k
+    }
     # a different set of genres, or a subset table that went missing, is built again
     result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
     assert "build_subset [sci_fi] SUCCEEDED" in result.stderr

@@ -428,3 +428,28 @@ def test_no_secret_is_ever_printed(elt, aws, monkeypatch):
     ):
         result = elt("--lake", "s3://lake", *args)
         assert secret not in result.output, args
+
+
+def test_two_runs_at_once_on_an_s3_lake_take_turns(elt, s3_lake, aws):
+    assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
+    aws.query_time(0.2)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    args = [
+        sys.executable,
+        "-m",
+        "elt_cli",
+        "--lake",
+        s3_lake,
+        "--wait-lock",
+        "60",
+        "create-tables",
+    ]
+    runs = [subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0, stderr
+    executions = sorted(aws.executions()[1:], key=lambda e: e["Status"]["SubmissionDateTime"])
+    assert len(executions) == 8  # 2 runs x (2 drops + 2 creates)
+    # the runs took turns: had they overlapped, their DROPs and CREATEs would interleave
+    assert [e["Query"].split()[0] for e in executions] == ["DROP", "DROP", "CREATE", "CREATE"] * 2
+    assert "_elt/movielens_elt/lock.json" not in aws.keys()
