@@ -27,8 +27,8 @@ bench: $(STAMP)  ## the benchmarks (not part of make test)
 	$(PYTHON) bench/run.py
 
 lint: $(STAMP)  ## ruff check and format check
-	$(VENV)/bin/ruff check elt_cli tests
-	$(VENV)/bin/ruff format --check elt_cli tests
+	$(VENV)/bin/ruff check elt_cli tests bench examples
+	$(VENV)/bin/ruff format --check elt_cli tests bench examples
 
 clean:  ## remove the venv and the local lake
 	rm -rf $(VENV) lake
