@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -98,7 +99,7 @@ class EltGroup(click.Group):
         extra.pop("standalone_mode", None)
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv or os.environ.get("ELT_DEBUG", "") not in ("", "0", "false")
-        previous = _on_sigterm()
+        previous_term, previous_int = _on_signals()
         try:
             code = super().main(argv, prog_name or "elt", standalone_mode=False, **extra)
             code = code if isinstance(code, int) else EXIT_OK
@@ -116,7 +117,9 @@ class EltGroup(click.Group):
             code, message = outcome(exc)
             click.echo(f"Error: {message}", err=True)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            with contextlib.suppress(ValueError, TypeError):  # not the main thread
+                signal.signal(signal.SIGTERM, previous_term)
+                signal.signal(signal.SIGINT, previous_int)
         sys.exit(code)
 
 
@@ -130,12 +133,16 @@ def _raise_terminated(signum, frame):
     raise Terminated()
 
 
-def _on_sigterm():
-    """SIGTERM unwinds like Ctrl-C, so running queries are stopped on the way out."""
+def _on_signals():
+    """SIGTERM unwinds like Ctrl-C, so running queries are stopped on the way out. SIGINT is
+    made to raise KeyboardInterrupt even when the parent started us with it ignored (as a shell
+    does for background jobs), so an interrupt is never a kill that leaves queries running."""
     try:
-        return signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = signal.signal(signal.SIGTERM, _raise_terminated), signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        return previous
     except ValueError:  # not the main thread
-        return signal.getsignal(signal.SIGTERM)
+        return signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
