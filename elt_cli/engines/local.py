@@ -53,11 +53,10 @@ class LocalEngine(Engine):
         return json.loads(path.read_text(encoding="utf-8"))
 
     def _save(self, database: str, catalog: dict) -> None:
-        path = self._catalog_path(database)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".catalog.json.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(catalog, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)  # atomic: another process reads the old catalog or the new one
+        # Atomic: another process reads the old catalog or the new one.
+        LocalStorage(lambda _: False).write_text(
+            str(self._catalog_path(database)), json.dumps(catalog, indent=2, sort_keys=True)
+        )
 
     def _abs(self, location: str) -> Path:
         return self.lake / location if not os.path.isabs(location) else Path(location)
