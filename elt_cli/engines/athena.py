@@ -34,6 +34,7 @@ class AthenaEngine(Engine):
     name = "athena"
 
     def __init__(self, settings, athena_client=None, s3_client=None):
+        super().__init__()
         self.settings = settings
         session = aws.session(settings) if athena_client is None or s3_client is None else None
         self.athena = athena_client or aws.client(session, "athena")

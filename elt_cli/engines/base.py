@@ -14,8 +14,11 @@ class Engine(ABC):
     """Runs rendered Athena-dialect statements and the few catalog operations steps need."""
 
     name: str
-    reporter: Reporter = Reporter()  # the CLI sets the one it shows progress with
+    reporter: Reporter  # the CLI sets the one it shows progress with
     journal = None  # `run` sets its Journal: query ids are recorded as soon as they exist
+
+    def __init__(self) -> None:
+        self.reporter = Reporter()
 
     @abstractmethod
     def database_exists(self, database: str) -> bool:

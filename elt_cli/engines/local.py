@@ -34,6 +34,7 @@ class LocalEngine(Engine):
     def __init__(self, lake: Path, skip_bad_rows: bool = False):
         import duckdb
 
+        super().__init__()
         self.lake = lake
         self.skip_bad_rows = skip_bad_rows
         self._rejects_seen = 0  # DuckDB numbers its CSV scans; rejects of older scans are told
@@ -160,6 +161,7 @@ class LocalEngine(Engine):
         shared = {key: set().union(*uses) for key, uses in readers.items() if len(uses) > 1}
         try:
             for (database, table), columns in shared.items():
+                self._attach(database)
                 entry = self._catalog(database)["tables"][table]
                 names = [n for n, _ in entry["columns"] if n.lower() in columns]
                 memory = f'"__shared_{database}_{table}"'
