@@ -33,18 +33,14 @@ def poll_delay(elapsed: float, poll_max: float) -> float:
 class AthenaEngine(Engine):
     name = "athena"
 
-    def __init__(self, settings, athena_client=None, s3_client=None):
+    def __init__(self, settings):
         super().__init__()
         self.settings = settings
-        session = aws.session(settings) if athena_client is None or s3_client is None else None
-        self.athena = athena_client or aws.client(session, "athena")
-        self.glue = aws.client(session or aws.session(settings), "glue")
-        self.storage = S3Storage(
-            lambda _: False, settings, client=s3_client or aws.client(session, "s3")
-        )
+        session = aws.session(settings)
+        self.athena = aws.client(session, "athena")
+        self.glue = aws.client(session, "glue")
+        self.storage = S3Storage(lambda _: False, settings, client=aws.client(session, "s3"))
         self.running: dict = {}  # query id -> its QueryRecord, until a final state is seen
-        self.sleep = time.sleep
-        self.clock = time.monotonic
 
     def _call(self, method: str, what: str, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -155,7 +151,7 @@ class AthenaEngine(Engine):
 
     def _wait(self, ids: list[str]) -> dict[str, tuple[QueryResult, dict]]:
         """Poll until every query is final; stop those past the timeout."""
-        start = self.clock()
+        start = time.monotonic()
         done: dict[str, tuple[QueryResult, dict]] = {}
         while True:
             pending = [q for q in ids if q not in done]
@@ -168,7 +164,7 @@ class AthenaEngine(Engine):
                     done[qid] = (self._finished(execution), execution["Status"])
             if len(done) == len(ids):
                 return done
-            elapsed = self.clock() - start
+            elapsed = time.monotonic() - start
             if elapsed > self.settings.timeout:
                 late = next(q for q in ids if q not in done)
                 template = self.running[late].template
@@ -176,7 +172,7 @@ class AthenaEngine(Engine):
                 raise StepFailed(
                     template, f"timed out after {self.settings.timeout:g}s and was stopped", late
                 )
-            self.sleep(poll_delay(elapsed, self.settings.poll_max))
+            time.sleep(poll_delay(elapsed, self.settings.poll_max))
 
     def _status(self, ids: list[str]) -> list[dict]:
         return [
@@ -231,10 +227,10 @@ class AthenaEngine(Engine):
                 self._call("stop_query_execution", f"cannot stop query {qid}", QueryExecutionId=qid)
             except EltError:
                 pass  # it may have just finished; the status check below tells
-        deadline = self.clock() + STOP_CONFIRM_SECONDS
-        while self.running and self.clock() < deadline:
+        deadline = time.monotonic() + STOP_CONFIRM_SECONDS
+        while self.running and time.monotonic() < deadline:
             for execution in self._status(list(self.running)):
                 if execution["Status"]["State"] in FINAL_STATES:
                     self._finished(execution)
             if self.running:
-                self.sleep(0.2)
+                time.sleep(0.2)
