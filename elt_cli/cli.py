@@ -221,7 +221,7 @@ _OPTIONS = [
     click.option(
         "--timeout",
         envvar="ELT_TIMEOUT",
-        type=float,
+        type=click.FloatRange(min=0, min_open=True),
         default=1800.0,
         show_default=True,
         help="Seconds one query may run before it is stopped.",
@@ -229,7 +229,7 @@ _OPTIONS = [
     click.option(
         "--poll-max",
         envvar="ELT_POLL_MAX",
-        type=float,
+        type=click.FloatRange(min=0, min_open=True),
         default=5.0,
         show_default=True,
         help="Longest wait in seconds between two status checks of a query.",

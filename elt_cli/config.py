@@ -83,9 +83,6 @@ class Settings:
             raise BadInput("the athena engine needs an s3://bucket[/prefix] lake")
         identifier(values["database"], "database name")
         check_source_prefix(values["source_prefix"])
-        for name in ("timeout", "poll_max"):
-            if values[name] is not None and values[name] <= 0:
-                raise BadInput(f"--{name.replace('_', '-')} must be greater than 0")
         results = results or (lake + "/athena-results/")
         if is_s3 and not results.startswith("s3://"):
             raise BadInput(f"--results must be an s3:// URI, not {results!r}")

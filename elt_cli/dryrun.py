@@ -8,8 +8,6 @@ would run (move finds the file export would have written).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from elt_cli.engines.base import Engine, QueryResult, Statement
 
 
@@ -30,9 +28,6 @@ class DryRunStorage:
     def fingerprint(self, prefix: str) -> str:
         return self.storage.fingerprint(prefix)
 
-    def exists(self, uri: str) -> bool:
-        return uri in self.written or self.storage.exists(uri)
-
     def delete_prefix(self, prefix: str) -> int:
         if not self.storage.may_delete(prefix):  # the same refusal a real run would meet
             return self.storage.delete_prefix(prefix)
@@ -47,10 +42,6 @@ class DryRunStorage:
         self.reporter.planned("storage", f"move {src} to {dst}")
         self.written.discard(src)
         self.written.add(dst)
-
-    def put_file(self, local_path: Path, uri: str) -> None:
-        self.reporter.planned("storage", f"write {uri}")
-        self.written.add(uri)
 
     def write(self, uri: str) -> None:
         self.reporter.planned("storage", f"write {uri}")

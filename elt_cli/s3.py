@@ -54,9 +54,6 @@ class S3Storage:
             found.append(f"s3://{bucket}/{obj['Key']}")
         return sorted(found)
 
-    def exists(self, uri: str) -> bool:
-        return self._head(uri) is not None
-
     def _head(self, uri: str) -> dict | None:
         from botocore.exceptions import ClientError
 
@@ -112,8 +109,7 @@ class S3Storage:
         if not self.may_delete(src):
             raise EltError(f"refusing to move {src}: not under a prefix elt owns")
         self.copy(src, dst)
-        bucket, key = split(src)
-        self._call("delete_object", f"cannot delete {src}", Bucket=bucket, Key=key)
+        self.delete(src)
 
     def put_file(self, local_path: Path, uri: str) -> None:
         bucket, key = split(uri)

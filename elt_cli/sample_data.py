@@ -147,9 +147,10 @@ def _write_movies(path: Path, rows: list[tuple[int, str, str]]) -> None:
 def _write_ratings(path: Path, n: int, seed: int, lookup: list[int], ghosts: list[int]) -> None:
     import duckdb
 
+    from elt_cli.templates import sql_string
+
     users = max(10, n // 150)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp_sql = str(tmp).replace("'", "''")
     rating = " ".join(f"WHEN h < {c} THEN {v}" for c, v in RATING_CUM)
     # Row i draws from hash(i, seed, k), never random(); a JOIN does not keep row order in
     # DuckDB, so ORDER BY i is what makes the file byte-identical run after run.
@@ -166,14 +167,14 @@ def _write_ratings(path: Path, n: int, seed: int, lookup: list[int], ghosts: lis
             FROM range({n}) t(i)) r
       JOIN pool USING (k)
       ORDER BY i
-    ) TO '{tmp_sql}' (FORMAT CSV, HEADER, DELIMITER ',')"""
+    ) TO {sql_string(str(tmp))} (FORMAT CSV, HEADER, DELIMITER ',')"""
     try:
         spill_dir = tempfile.TemporaryDirectory(prefix=".spill-", dir=path.parent)
         with spill_dir as spill, duckdb.connect() as con:
-            spill = spill.replace("'", "''")  # DuckDB spills here if the sort outgrows memory
+            # DuckDB spills here if the sort outgrows memory
             con.execute(
                 "SET memory_limit = '512MB'; SET enable_progress_bar = false; "
-                f"SET temp_directory = '{spill}'"
+                f"SET temp_directory = {sql_string(spill)}"
             )
             con.execute(
                 "CREATE TABLE pool AS SELECT unnest($1::BIGINT[]) AS movieId, "

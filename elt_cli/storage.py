@@ -32,9 +32,6 @@ class LocalStorage:
             found += [os.path.join(folder, f) for f in sorted(files) if not is_hidden(f)]
         return found
 
-    def exists(self, uri: str) -> bool:
-        return Path(uri).exists()
-
     def delete_prefix(self, prefix: str) -> int:
         if not self.may_delete(prefix):
             raise EltError(f"refusing to delete {prefix}: not under a prefix elt owns")
@@ -49,11 +46,6 @@ class LocalStorage:
         """Atomic on one file system: readers see the old file or the new one, never half."""
         Path(dst).parent.mkdir(parents=True, exist_ok=True)
         os.replace(src, dst)
-
-    def put_file(self, local_path: Path, uri: str) -> None:
-        if Path(uri) != Path(local_path):
-            Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(local_path, uri)
 
     def read_text(self, uri: str) -> str | None:
         path = Path(uri)

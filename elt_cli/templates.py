@@ -37,9 +37,14 @@ def identifier(value: str, what: str = "name") -> str:
 
 def sql_string(value: str) -> str:
     """A SQL string literal for Athena DML and DuckDB: quotes doubled, nothing else special."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def text_literal(value: str) -> str:
+    """A user's text (a genre) as a literal, refusing over-long values."""
     if len(value) > MAX_TEXT:
         raise BadInput(f"value too long ({len(value)} characters, at most {MAX_TEXT})")
-    return "'" + value.replace("'", "''") + "'"
+    return sql_string(value)
 
 
 def location_literal(uri: str) -> str:
@@ -60,7 +65,7 @@ _RENDER = {
     "table": lambda v: identifier(v, "table name"),
     "view": lambda v: identifier(v, "view name"),
     "location": location_literal,
-    "genre": sql_string,
+    "genre": text_literal,
 }
 
 

@@ -184,3 +184,11 @@ def test_sample_data_keeps_existing_raw_data(elt, awkward_lake):
     assert result.exit_code == 2
     assert last_line(result).startswith("Error: raw data is already there (")
     assert snapshot(awkward_lake) == before
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--poll-max"])
+def test_non_positive_durations_are_refused(elt, awkward_lake, option):
+    result = elt("--lake", awkward_lake, option, "0", "ensure-db")
+    assert result.exit_code == 2
+    assert last_line(result).startswith(f"Error: Invalid value for '{option}': 0.0 is not in")
+    assert not (awkward_lake / "_elt").exists()

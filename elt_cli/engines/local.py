@@ -18,14 +18,10 @@ from pathlib import Path
 from elt_cli.engines.base import Engine, QueryResult, Statement
 from elt_cli.errors import StepFailed, TemplateError
 from elt_cli.storage import LocalStorage
+from elt_cli.templates import sql_string
 
 OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-
-
-def _lit(value: str) -> str:
-    """A DuckDB string literal (DuckDB strings have no backslash escapes)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 class LocalEngine(Engine):
@@ -92,15 +88,15 @@ class LocalEngine(Engine):
         """The DuckDB table function that reads a catalog table's files."""
         location = self._abs(entry["location"])
         if entry["kind"] == "parquet":
-            source = f"read_parquet({_lit(str(location / '*.parquet'))})"
+            source = f"read_parquet({sql_string(str(location / '*.parquet'))})"
         else:
             files = LocalStorage(lambda _: False).list_files(str(location))
-            columns = ", ".join(f"{_lit(n)}: {_lit(t)}" for n, t in entry["columns"])
+            columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in entry["columns"])
             source = (
-                f"read_csv([{', '.join(_lit(f) for f in files) or _lit(str(location))}], "
+                f"read_csv([{', '.join(map(sql_string, files)) or sql_string(str(location))}], "
                 f"columns={{{columns}}}, header={'true' if entry['header'] else 'false'}, "
-                f"delim={_lit(entry['delimiter'])}, quote={_lit(entry['quote'])}, "
-                f"escape={_lit(entry['quote'])}, auto_detect=false, "
+                f"delim={sql_string(entry['delimiter'])}, quote={sql_string(entry['quote'])}, "
+                f"escape={sql_string(entry['quote'])}, auto_detect=false, "
                 # Malformed rows are set aside and counted, then reported (or refused) per query.
                 "ignore_errors=true, store_rejects=true)"
             )
@@ -314,7 +310,7 @@ class LocalEngine(Engine):
         return tree.sql("duckdb")
 
     def _copy(self, tree, path: Path, options: str) -> int:
-        sql = f"COPY ({self._duckdb_sql(tree)}) TO {_lit(str(path))} ({options})"
+        sql = f"COPY ({self._duckdb_sql(tree)}) TO {sql_string(str(path))} ({options})"
         return int(self.con.execute(sql).fetchall()[0][0])
 
     def _create_database(self, database: str) -> None:
