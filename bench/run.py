@@ -225,16 +225,16 @@ def simulate(done_at: float, wait) -> tuple[float, int]:
 
 def cmp_polling(trials: int = 200) -> list[dict]:
     sys.path.insert(0, str(ROOT))
-    from elt_cli.engines.athena import poll_delay
+    from elt_cli.engines.athena import PollWait
 
     rows = []
     for d in (1, 10, 60, 600):
         allowed = max(0.25, 0.1 * d)
         fewest = math.ceil(d / allowed) + 1
         runs = []
-        for seed in range(trials):  # poll_delay has ±20% jitter: seeded, worst case reported
+        for seed in range(trials):  # the wait has up to 10% jitter: seeded, worst case reported
             random.seed(seed)
-            runs.append(simulate(d, lambda t: poll_delay(t, 5.0)))
+            runs.append(simulate(d, PollWait(5.0).delay))
         delays, checks = sorted(r[0] for r in runs), sorted(r[1] for r in runs)
         fixed = {k: simulate(d, lambda t, k=k: k) for k in (30, 1)}
         elt = (

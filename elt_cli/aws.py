@@ -87,6 +87,7 @@ def describe(exc: BaseException) -> str:
     """One line for an AWS error, with its code; never credentials or signed URLs."""
     code = error_code(exc)
     message = getattr(exc, "response", {}).get("Error", {}).get("Message", "") or str(exc)
+    message = " ".join(message.split())
     return f"{code}: {message}" if code else message
 
 
@@ -98,4 +99,15 @@ def failure(exc: BaseException, what: str) -> EltError:
             "no AWS credentials found: set AWS_PROFILE (or --profile), or the "
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY variables"
         )
+    if is_access_denied(exc):
+        return EltError(
+            f"{what}: access denied ({describe(exc)}); `elt iam-policy` prints the permissions "
+            "elt needs"
+        )
     return EltError(f"{what}: {describe(exc)}")
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    code = error_code(exc)
+    status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in ("AccessDenied", "AccessDeniedException", "403") or status == 403

@@ -339,7 +339,7 @@ def open_job(
     from elt_cli.engines import open_engine
     from elt_cli.steps import Job
     from elt_cli.storage import open_storage
-    from elt_cli.templates import TEMPLATE_NAMES, Templates
+    from elt_cli.templates import Templates
 
     settings = app.settings
     templates = Templates.load(settings.queries)
@@ -349,6 +349,9 @@ def open_job(
         )
     storage = open_storage(settings)
     engine = open_engine(settings, skip_bad_rows)
+    # elt deletes only under the lake prefixes it owns, and table data the engine placed itself
+    owned = storage.may_delete
+    storage.may_delete = lambda uri: owned(uri) or engine.owns(uri)
     if app.dry_run:
         from elt_cli.dryrun import DryRunEngine, DryRunStorage
 
@@ -357,31 +360,19 @@ def open_job(
     engine.reporter = app.reporter
     held = None
     try:
-        engine.check_templates(
-            {
-                name: templates.render(
-                    name,
-                    database=settings.database,
-                    table="movies",
-                    view="subset",
-                    location=settings.layout.raw("movies"),
-                    genre="Sci-Fi",
-                )
-                for name in TEMPLATE_NAMES
-            }
-        )
+        job = Job(settings, engine, storage, templates, app.reporter, skip_bad_rows=skip_bad_rows)
+        engine.check_templates(job.sample_statements())
         if lock and not app.dry_run:
             from elt_cli.lock import lock_for
 
             held = lock_for(settings, storage)
             held.acquire(settings.wait_lock)
-        record = None
         if journal and not app.dry_run:
             from elt_cli.journal import Journal
 
-            record = Journal(storage, settings.layout.state_dir() + "run.json", resume)
-            engine.journal = record
-        yield Job(settings, engine, storage, templates, app.reporter, record)
+            job.journal = Journal(storage, settings.layout.state_dir() + "run.json", resume)
+            engine.journal = job.journal
+        yield job
     finally:
         try:
             engine.close()
@@ -531,6 +522,59 @@ def genres_command(app: App, skip_bad_rows):
         job.require_database("genres")
         for genre, films in steps.genres_in_data(job) or []:
             app.echo(f"{genre}\t{films}")
+
+
+@cli.command("iam-policy")
+@click.option(
+    "--genre",
+    "genres",
+    multiple=True,
+    metavar="GENRE",
+    help="Allow writing the final files of these genres only; repeat for several.",
+)
+@click.option(
+    "--sample-data", is_flag=True, help="Also allow `elt sample-data` to write the raw files."
+)
+@click.pass_obj
+def iam_policy_command(app: App, genres, sample_data):
+    """Print the least IAM policy elt needs on AWS for these settings (lake, source prefix,
+    database, workgroup, results).
+
+    \b
+    Example:
+      elt --lake s3://my-lake --workgroup etl iam-policy --genre Sci-Fi > elt-policy.json
+    """
+    from elt_cli.iam import policy
+    from elt_cli.steps import subsets_for
+
+    settings = app.settings
+    if settings.engine != "athena":
+        raise BadInput(
+            "iam-policy is for an s3:// lake on Athena: give --lake s3://bucket[/prefix]"
+        )
+    slugs = [s.table for s in subsets_for(genres)] if genres else None
+    output, keys = None, []
+    try:
+        from elt_cli import aws
+        from elt_cli.engines.athena import read_workgroup
+
+        workgroup = read_workgroup(aws.client(aws.session(settings), "athena"), settings.workgroup)
+        output = workgroup.output if workgroup.enforced else None
+        keys = list(workgroup.kms_keys)
+    except EltError as exc:
+        click.echo(
+            f"Note: could not read workgroup {settings.workgroup} ({exc}); the policy assumes it "
+            "does not enforce its settings and encrypts nothing with KMS",
+            err=True,
+        )
+    document = policy(
+        settings,
+        genres_slugs=slugs,
+        workgroup_output=output,
+        kms_keys=keys,
+        sample_data=sample_data,
+    )
+    app.echo(json.dumps(document, indent=2))
 
 
 @cli.command("config")

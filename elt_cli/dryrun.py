@@ -57,8 +57,22 @@ class DryRunEngine(Engine):
     def database_exists(self, database: str) -> bool:
         return self.created_database or self.engine.database_exists(database)
 
-    def table_exists(self, database: str, table: str) -> bool:
-        return self.engine.table_exists(database, table)
+    @property
+    def places_tables(self) -> bool:
+        return self.engine.places_tables
+
+    def owns(self, uri: str) -> bool:
+        return self.engine.owns(uri)
+
+    def table_info(self, database: str, name: str):
+        return self.engine.table_info(database, name) if self.engine_has(database) else None
+
+    def tables(self, database: str, prefix: str):
+        return self.engine.tables(database, prefix) if self.engine_has(database) else []
+
+    def engine_has(self, database: str) -> bool:
+        """The real engine knows the database (it may exist only in the plan)."""
+        return self.engine.database_exists(database)
 
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
         results = []

@@ -24,6 +24,8 @@ class Journal:
         self.steps: dict[str, str] = dict(self.previous) if resume else {}
         self.queries: dict[str, str] = data.get("queries", {}) if resume else {}
         self.version: str | None = data.get("version") if resume else None
+        # the digest of the build (SQL and raw files) that version was started for
+        self.building_digest: str | None = data.get("building_digest") if resume else None
 
     def done(self, step: str, step_digest: str) -> bool:
         """--resume: the killed (or last) run finished this step with the same digest."""
@@ -45,14 +47,20 @@ class Journal:
         """The query a killed run started for this exact statement, when resuming."""
         return self.queries.get(digest(sql)) if self.resume else None
 
-    def building(self, version: str) -> None:
-        self.version = version
+    def building(self, version: str, build_digest: str) -> None:
+        self.version, self.building_digest = version, build_digest
         self.save()
 
     def save(self) -> None:
         self.storage.write_text(
             self.uri,
             json.dumps(
-                {"steps": self.steps, "queries": self.queries, "version": self.version}, indent=2
+                {
+                    "steps": self.steps,
+                    "queries": self.queries,
+                    "version": self.version,
+                    "building_digest": self.building_digest,
+                },
+                indent=2,
             ),
         )

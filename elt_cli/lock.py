@@ -105,6 +105,7 @@ class S3Lock:
         self.mine: dict | None = None
 
     def acquire(self, wait: float, sleep=time.sleep) -> None:
+        self.storage.check_conditional_writes()
         me = holder()
         deadline = time.monotonic() + wait
         while True:

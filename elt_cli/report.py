@@ -7,6 +7,7 @@ RichReporter keeps a live display at a terminal and ends with a summary table.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,10 +20,15 @@ MIN_BILLED_BYTES = 10 * 1000**2  # each query is billed at least 10 MB
 
 
 def estimated_cost(result: QueryResult) -> float:
-    """Athena's bill for one query: DDL is free, others pay per byte scanned, 10 MB minimum."""
-    if not result.query_id or result.statement_type == "DDL" or result.state != "SUCCEEDED":
+    """Athena's bill for one query, by its pricing page: data scanned, rounded up to the
+    megabyte, at least 10 MB. DDL and failed queries are free; a cancelled query (a timeout,
+    Ctrl-C) is billed for what it scanned before it stopped."""
+    if not result.query_id or result.statement_type == "DDL" or result.state == "FAILED":
         return 0.0
-    return max(result.bytes_scanned, MIN_BILLED_BYTES) * PRICE_PER_TB / 1000**4
+    if result.state == "CANCELLED" and not result.bytes_scanned:
+        return 0.0
+    billed = max(math.ceil(result.bytes_scanned / 1000**2) * 1000**2, MIN_BILLED_BYTES)
+    return billed * PRICE_PER_TB / 1000**4
 
 
 def human_bytes(count: float) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from elt_cli import aws
-from elt_cli.errors import EltError
+from elt_cli.errors import BadInput, EltError
 from elt_cli.storage import is_hidden
 
 
@@ -111,6 +111,16 @@ class S3Storage:
         self.copy(src, dst)
         self.delete(src)
 
+    def download(self, uri: str, local_path: Path) -> None:
+        bucket, key = split(uri)
+        self._call(
+            "download_file",
+            f"cannot read {uri}",
+            Bucket=bucket,
+            Key=key,
+            Filename=str(local_path),
+        )
+
     def put_file(self, local_path: Path, uri: str) -> None:
         bucket, key = split(uri)
         self._call(
@@ -143,6 +153,19 @@ class S3Storage:
         self._call(
             "put_object", f"cannot write {uri}", Bucket=bucket, Key=key, Body=text.encode("utf-8")
         )
+
+    def check_conditional_writes(self) -> None:
+        """The lake's lock needs S3 conditional writes (If-None-Match, If-Match), which
+        botocore knows from 1.35.69 on; an older one fails every write with a
+        ParamValidationError, so say so before anything starts."""
+        import botocore
+
+        members = self.s3.meta.service_model.operation_model("PutObject").input_shape.members
+        if not {"IfNoneMatch", "IfMatch"} <= set(members):
+            raise BadInput(
+                f"botocore {botocore.__version__} cannot make the S3 conditional writes the "
+                "lake's lock needs: pip install --upgrade 'boto3>=1.35.69'"
+            )
 
     def put_if(self, uri: str, text: str, etag: str | None = None) -> bool:
         """Conditional write: only if no object is there (etag None) or it still has `etag`.

@@ -12,6 +12,8 @@ class Statement:
     template: str  # e.g. "build_subset"
     sql: str
     subject: str = ""  # the subset (genre table) it is for, if any
+    creates: str = ""  # the table a CTAS creates, if it is one
+    reads: tuple[str, ...] = ()  # the raw tables it reads
 
 
 @dataclass(frozen=True)
@@ -28,3 +30,13 @@ class QueryResult:
     row_count: int | None = None  # rows written, where the engine knows it
     output_location: str = ""  # Athena: the query's result file
     statement_type: str = ""  # Athena: DDL, DML or UTILITY (DDL is not billed)
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table or view as the catalog has it."""
+
+    name: str
+    kind: str  # "table" or "view"
+    location: str | None = None  # a table's data, as a prefix
+    view_of: str | None = None  # the one table a view selects from, when it is that simple

@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from elt_cli import sql
 from elt_cli.config import Settings
-from elt_cli.engines.base import Engine, Statement
+from elt_cli.engines.base import Engine, QueryResult, Statement
 from elt_cli.errors import BadInput, EltError, StepFailed
 from elt_cli.journal import Journal, digest
 from elt_cli.layout import RAW_TABLES, Layout
@@ -56,29 +58,64 @@ class Job:
     templates: Templates
     reporter: Reporter
     journal: Journal | None = None  # `run` only
+    skip_bad_rows: bool = False
 
     @property
     def layout(self) -> Layout:
         return self.settings.layout
 
-    def sql(self, template: str, subject: str = "", **values: str) -> Statement:
-        sql = self.templates.render(template, database=self.settings.database, **values)
-        return Statement(template, sql, subject)
+    @property
+    def database(self) -> str:
+        return self.settings.database
+
+    def render(self, template: str, **values: str) -> str:
+        return self.templates.render(template, database=self.database, **values)
+
+    def raw_ddl(self, table: str) -> str:
+        """A raw table's CREATE statement: the job's template with elt's additions."""
+        template = f"create_{table}_table"
+        ddl = self.render(template, table=table, location=self.layout.raw(table))
+        return sql.raw_table_ddl(template, ddl)
+
+    @cached_property
+    def raw_columns(self) -> dict[str, list[str]]:
+        return {t: sql.raw_columns(f"create_{t}_table", self.raw_ddl(t)) for t in RAW_TABLES}
+
+    def select(self, template: str, **values: str) -> tuple[str, tuple[str, ...]]:
+        """A SELECT of the job's, every read of raw data guarded against malformed rows, and
+        the raw tables it reads."""
+        return sql.guard_raw_reads(
+            template,
+            self.render(template, **values),
+            self.database,
+            self.raw_columns,
+            self.skip_bad_rows,
+        )
+
+    def sample_statements(self) -> dict[str, str]:
+        """Every statement of the job rendered with sample values, for the engine to check
+        before anything runs."""
+        return {
+            **{f"create_{t}_table": self.raw_ddl(t) for t in RAW_TABLES},
+            "build_subset": self.select("build_subset", genre="Sci-Fi")[0],
+            "export_subset": self.render("export_subset", table="subset"),
+            "list_genres": self.select("list_genres")[0],
+        }
 
     def require_database(self, step: str) -> None:
-        if not self.engine.database_exists(self.settings.database):
+        if not self.engine.database_exists(self.database):
             raise StepFailed(
-                step, f"database {self.settings.database} does not exist: run `elt ensure-db` first"
+                step, f"database {self.database} does not exist: run `elt ensure-db` first"
             )
 
 
 def ensure_db(job: Job) -> str:
-    db = job.settings.database
+    db = job.database
     job.reporter.step_started("ensure-db", db)
     if job.engine.database_exists(db):
         outcome = f"database {db} exists: left as it is"
     else:
-        job.engine.execute(job.sql("create_database"))
+        job.engine.execute(Statement("create_database", sql.create_database(db)))
         outcome = f"database {db} was missing: created"
     job.reporter.step_finished("ensure-db", outcome)
     return outcome
@@ -99,16 +136,66 @@ def create_tables(job: Job) -> None:
     job.reporter.step_started("create-tables", ", ".join(RAW_TABLES))
     # DROP first: CREATE ... IF NOT EXISTS would keep a stale definition (the original's INT
     # ratings) forever. The tables are external, so dropping them leaves the raw files alone.
-    job.engine.execute_many([job.sql("drop_table", t, table=t) for t in RAW_TABLES])
     job.engine.execute_many(
-        [job.sql(f"create_{t}_table", t, table=t, location=job.layout.raw(t)) for t in RAW_TABLES]
+        [Statement("drop_table", sql.drop_table(job.database, t), t) for t in RAW_TABLES]
     )
+    job.engine.execute_many([Statement(f"create_{t}_table", job.raw_ddl(t), t) for t in RAW_TABLES])
     job.reporter.step_finished("create-tables")
+
+
+def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[QueryResult]:
+    """Run statements that read raw tables (with their rows if asked). One that met a
+    malformed row (see sql.guard_raw_reads) fails with how many there are and where; with
+    --skip-bad-rows, what was skipped is counted and told."""
+    run = job.engine.query_many if rows else job.engine.execute_many
+    try:
+        results = run(statements)
+    except StepFailed as exc:
+        if sql.malformed_file(exc.reason) is None:
+            raise
+        found = _malformed(job, statements)
+        raise StepFailed(
+            exc.step,
+            f"{_describe_malformed(found)}; fix the file, or give --skip-bad-rows to skip and "
+            "count them",
+            exc.query_id,
+        ) from exc
+    if job.skip_bad_rows:
+        found = _malformed(job, statements)
+        if found:
+            job.reporter.note(f"{statements[0].template}: skipped {_describe_malformed(found)}")
+    return results
+
+
+def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int]]:
+    """(file, malformed rows) of the raw tables the statements read, most first; [] in a dry
+    run. On Athena this is one more scan of those tables."""
+    reads = sorted({t for st in statements for t in st.reads})
+    counts = job.engine.query_many(
+        [
+            Statement("count_malformed", sql.malformed_rows(job.database, t, job.raw_columns[t]), t)
+            for t in reads
+        ]
+    )
+    found = [(str(f), int(n)) for result in counts for f, n in result.rows or []]
+    return sorted(found, key=lambda fn: (-fn[1], fn[0]))
+
+
+def _describe_malformed(found: list[tuple[str, int]]) -> str:
+    total = sum(n for _, n in found)
+    files = ", ".join(f"{n} in {f}" for f, n in found[:3])
+    more = f" and {len(found) - 3} more file(s)" if len(found) > 3 else ""
+    return (
+        f"{total} malformed row(s) in the raw data ({files}{more}): a field missing, extra "
+        "or not of its column's type"
+    )
 
 
 def genres_in_data(job: Job) -> list[tuple[str, int]] | None:
     """The genres with their film counts; None in a dry run, where nothing is queried."""
-    rows = job.engine.query(job.sql("list_genres")).rows
+    select, reads = job.select("list_genres")
+    (result,) = read_raw(job, [Statement("list_genres", select, reads=reads)], rows=True)
+    rows = result.rows
     return None if rows is None else [(str(genre), int(films)) for genre, films in rows]
 
 
@@ -131,43 +218,78 @@ def build_subset(job: Job, subsets: list[Subset], version: str | None = None) ->
             )
     # Each build is a new table over a fresh location (so a CTAS never meets old files), then
     # the subset's view is pointed at it in one statement: readers see the old complete version
-    # or the new one, never a missing or half-built table. Older versions are removed after.
+    # or the new one, never a missing or half-built table. The version readers saw before is
+    # kept until the next successful build, so a query that was already scanning it finishes.
     version = version or new_version()
-    staged = [
-        (s, f"{s.table}__{version}", job.layout.table_data(s.table, version)) for s in subsets
-    ]
+    statements = _build_statements(job, subsets, version)
     try:
-        job.engine.execute_many(
-            [
-                job.sql("build_subset", s.table, table=table, location=location, genre=s.genre)
-                for s, table, location in staged
-            ]
-        )
+        read_raw(job, statements)
     except BaseException:
-        _discard_staged(job, staged)
+        _discard(job, [st.creates for st in statements], version)
         raise
-    for s, table, _ in staged:
-        job.engine.execute(job.sql("publish_subset", s.table, view=s.table, table=table))
-        _remove_old_versions(job, s.table, keep=version)
+    for st in statements:
+        _publish(job, st.subject, st.creates)
     job.reporter.step_finished("build-subset")
 
 
-def _remove_old_versions(job: Job, subset: str, keep: str) -> None:
-    root = job.layout.table_root(subset)
-    versions = {f[len(root) :].split("/", 1)[0] for f in job.storage.list_files(root)}
-    for version in sorted(versions - {keep}):
-        job.engine.execute(job.sql("drop_table", subset, table=f"{subset}__{version}"))
-        job.storage.delete_prefix(job.layout.table_data(subset, version))
+def _build_statements(job: Job, subsets: list[Subset], version: str) -> list[Statement]:
+    """One CTAS per subset into a new version: `<slug>__<version>` over a fresh location."""
+    statements = []
+    for s in subsets:
+        select, reads = job.select("build_subset", genre=s.genre)
+        location = job.layout.table_data(s.table, version) if job.engine.places_tables else None
+        table = f"{s.table}__{version}"
+        statements.append(
+            Statement(
+                "build_subset",
+                sql.ctas(job.database, table, select, location),
+                s.table,
+                creates=table,
+                reads=reads,
+            )
+        )
+    return statements
 
 
-def _discard_staged(job: Job, staged: list) -> None:
-    """Best effort after a failed build: drop staging names and their half-written data."""
-    for s, staging, location in staged:
+def _publish(job: Job, view: str, table: str) -> None:
+    """Point the view at the new version; keep the version it showed before, drop older ones."""
+    current = job.engine.table_info(job.database, view)
+    previous = current.view_of if current and current.kind == "view" else None
+    if current and current.kind == "table":
+        # The original workflow's CTAS left a plain table under the subset's name, and
+        # CREATE OR REPLACE VIEW cannot replace a table. It is external: its data stays.
+        job.engine.execute(Statement("drop_table", sql.drop_table(job.database, view), view))
+        job.reporter.note(
+            f"build-subset: replaced the table {view} (made by an earlier workflow) with a view; "
+            f"its data stays at {current.location or 'its location'}"
+        )
+    job.engine.execute(Statement("publish", sql.publish(job.database, view, table), view))
+    _discard(job, [t.name for t in _versions(job, view) if t.name not in (table, previous)], None)
+    keep = {v.split("__", 1)[1] for v in (table, previous) if v}
+    root = job.layout.table_root(view)
+    for version in {f[len(root) :].split("/", 1)[0] for f in job.storage.list_files(root)} - keep:
+        job.storage.delete_prefix(job.layout.table_data(view, version))  # left by killed runs
+
+
+def _versions(job: Job, view: str) -> list:
+    return job.engine.tables(job.database, f"{view}__v")
+
+
+def _discard(job: Job, tables: list[str], version: str | None) -> None:
+    """Drop table versions and delete their data. After a failed build this is best effort:
+    the build's own error matters more than one from its clean-up."""
+    for table in tables:
         try:
-            job.engine.execute(job.sql("drop_table", s.table, table=staging))
-            job.storage.delete_prefix(location)
-        except Exception as exc:  # the build's own error matters more than this one
-            job.reporter.note(f"build-subset: could not clean up {location}: {exc}")
+            info = job.engine.table_info(job.database, table)
+            job.engine.execute(Statement("drop_table", sql.drop_table(job.database, table), table))
+            if info and info.location:
+                job.storage.delete_prefix(info.location)
+            if version:  # a cancelled CTAS may have written files and made no table
+                job.storage.delete_prefix(job.layout.table_data(table.split("__")[0], version))
+        except Exception as exc:
+            if version is None:
+                raise
+            job.reporter.note(f"build-subset: could not clean up {table}: {exc}")
 
 
 def export(job: Job, subsets: list[Subset]) -> None:
@@ -176,7 +298,8 @@ def export(job: Job, subsets: list[Subset]) -> None:
     for s in subsets:
         job.storage.delete_prefix(job.layout.export_dir(s.table))
         dest = job.layout.export_file(s.table)
-        result = job.engine.export_csv(job.sql("export_subset", s.table, table=s.table), dest)
+        statement = Statement("export_subset", job.render("export_subset", table=s.table), s.table)
+        result = job.engine.export_csv(statement, dest)
         job.reporter.output(dest, result.row_count)
     job.reporter.step_finished("export")
 
@@ -207,35 +330,21 @@ def run(job: Job, subsets: list[Subset]) -> list[str]:
     unchanged, until one step has to run: every step after it runs too."""
     check_raw_data(job)  # before ensure-db changes anything
     journal = job.journal
-    # Re-attaching to a killed run's queries needs the very same statements, so a resumed run
-    # reuses its build version; where no query ids were recorded (local) a new one is cleaner.
-    resuming = journal and journal.resume and journal.version and journal.queries
-    version = journal.version if resuming else new_version()
     names = [s.table for s in subsets]
     fingerprints = [job.storage.fingerprint(job.layout.raw(t)) for t in RAW_TABLES]
-
-    def render(template: str, **values: str) -> str:
-        return job.sql(template, **values).sql
-
     plan = [
-        ("ensure-db", [render("create_database")], lambda: ensure_db(job)),
-        (
-            "create-tables",
-            [render(f"create_{t}_table", table=t, location=job.layout.raw(t)) for t in RAW_TABLES],
-            lambda: create_tables(job),
-        ),
+        ("ensure-db", [sql.create_database(job.database)], lambda: ensure_db(job)),
+        ("create-tables", [job.raw_ddl(t) for t in RAW_TABLES], lambda: create_tables(job)),
         (
             "build-subset",
-            [
-                *fingerprints,
-                *[
-                    render("build_subset", table=t, location="", genre=s.genre)
-                    for s, t in zip(subsets, names, strict=True)
-                ],
-            ],
-            lambda: _build_recorded(job, subsets, version),
+            [*fingerprints, *[job.select("build_subset", genre=s.genre)[0] for s in subsets]],
+            lambda: _build_recorded(job, subsets, chain),
         ),
-        ("export", [render("export_subset", table=t) for t in names], lambda: export(job, subsets)),
+        (
+            "export",
+            [job.render("export_subset", table=t) for t in names],
+            lambda: export(job, subsets),
+        ),
         ("move", [job.layout.final_file(t) for t in names], lambda: move(job, subsets)),
     ]
     chain, must_run, finals = "", False, [job.layout.final_file(t) for t in names]
@@ -265,11 +374,21 @@ def _unchanged(job: Job, subsets: list[Subset], build_digest: str) -> bool:
     return (
         bool(job.journal)
         and job.journal.unchanged("build-subset", build_digest)
-        and all(job.engine.table_exists(job.settings.database, s.table) for s in subsets)
+        and all(job.engine.table_exists(job.database, s.table) for s in subsets)
     )
 
 
-def _build_recorded(job: Job, subsets: list[Subset], version: str) -> None:
-    if job.journal:
-        job.journal.building(version)  # a resumed run rebuilds the same statements
+def _build_recorded(job: Job, subsets: list[Subset], build_digest: str) -> None:
+    """build_subset, resuming the killed run's build where that is safe: same SQL and raw
+    files, and every CTAS of it still running, or finished with its table still there.
+    Otherwise a new version: a cancelled CTAS may have left files in its location."""
+    journal = job.journal
+    version = None
+    if journal and journal.resume and journal.building_digest == build_digest:
+        statements = _build_statements(job, subsets, journal.version)
+        if all(job.engine.reattachable(st) for st in statements):
+            version = journal.version
+    version = version or new_version()
+    if journal:
+        journal.building(version, build_digest)
     build_subset(job, subsets, version)

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -121,6 +122,16 @@ def expected_subset(lake: Path, genre: str, source_prefix: str = "movielens") ->
     return rows
 
 
+def csv_bytes(rows) -> bytes:
+    """The one CSV form of an export (see the README): minimal RFC 4180 quoting, `\n` line
+    ends, NULL (None) an empty field. Python's csv writes it for data with no empty strings."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(
+        ["" if v is None else v for v in row] for row in rows
+    )
+    return buffer.getvalue().encode("utf-8")
+
+
 def read_output(path: Path) -> list[dict]:
     """The final CSV as typed rows, checking its header on the way."""
     with path.open(newline="", encoding="utf-8") as f:
@@ -211,24 +222,26 @@ def moto_url():
 
 
 class Moto:
-    """The moto server plus what moto cannot do itself, injected at botocore's event hooks:
-    throttling and FAILED answers. Every client elt creates is instrumented."""
+    """The moto server (made strict by moto_athena.AthenaRules) plus what moto cannot do at
+    all, injected at botocore's event hooks: throttling, FAILED answers with a given reason,
+    data scanned. Every client elt creates in this process is instrumented."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, rules):
         import boto3
 
-        self.url = url
+        self.url, self.rules = url, rules
         self.calls: list[tuple[str, dict]] = []  # (operation, params) as elt sent them
-        self.results: list[tuple[str, list[list[str]]]] = []  # (SQL prefix, rows with header)
+        self.times: list[float] = []  # when each of them was sent (time.monotonic)
         self.throttles: dict[str, int] = {}  # operation -> how many to answer with throttling
         self.errors: dict[str, tuple[str, str]] = {}  # operation -> (code, message)
-        self.failures: dict[str, str] = {}  # SQL prefix -> reason the query FAILED with
+        self.failures = rules.failures  # SQL prefix -> reason the query FAILED with
         # SQL prefix -> (DataScannedInBytes, StatementType) to report; moto reports 0 bytes and
         # calls a CTAS "DDL" (Athena calls it DML and bills it)
         self.stats: dict[str, tuple[int, str]] = {}
         kw = {"endpoint_url": url, "region_name": "us-east-1"}
         self.s3 = boto3.client("s3", **kw)
         self.athena = boto3.client("athena", **kw)
+        self.glue = boto3.client("glue", **kw)
 
     def api(self, path: str, body: dict | None = None) -> None:
         import json
@@ -252,6 +265,21 @@ class Moto:
             },
         )
 
+    @property
+    def results(self) -> list[tuple[str, list]]:
+        """(SQL prefix, rows with a header) a query starting so returns (moto runs no SQL)."""
+        return self.rules.results
+
+    @results.setter
+    def results(self, value: list[tuple[str, list]]) -> None:
+        self.rules.results[:] = value
+
+    def query_of(self, qid: str) -> str:
+        """A query's SQL, read from moto's backend (a GetQueryExecution would advance it)."""
+        from moto.athena.models import athena_backends
+
+        return athena_backends[MOTO_ACCOUNT]["us-east-1"].executions[qid].query
+
     def sent(self, operation: str) -> list[dict]:
         return [params for op, params in self.calls if op == operation]
 
@@ -261,6 +289,9 @@ class Moto:
     def executions(self) -> list[dict]:
         ids = self.athena.list_query_executions()["QueryExecutionIds"]
         return [self.athena.get_query_execution(QueryExecutionId=q)["QueryExecution"] for q in ids]
+
+    def glue_tables(self, database: str = "movielens_elt") -> list[str]:
+        return sorted(t["Name"] for t in self.glue.get_tables(DatabaseName=database)["TableList"])
 
     def put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket="lake", Key=key, Body=body)
@@ -283,23 +314,7 @@ class Moto:
 
     def _record(self, params, model, **_):
         self.calls.append((model.name, dict(params)))
-        if model.name == "StartQueryExecution" and not self.throttles.get(model.name):
-            # moto hands queued results to queries in the order they start: queue one per query.
-            sql = params["QueryString"]
-            rows = next((r for prefix, r in self.results if sql.startswith(prefix)), [])
-            self.api(
-                "/moto-api/static/athena/query-results",
-                {
-                    "results": [
-                        {
-                            "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in rows],
-                            "column_info": [
-                                {"Name": n, "Type": "varchar"} for n in (rows or [[]])[0]
-                            ],
-                        }
-                    ]
-                },
-            )
+        self.times.append(time.monotonic())
 
     def _inject(self, model, params, **_):
         from botocore.awsrequest import AWSResponse
@@ -322,9 +337,13 @@ class Moto:
     def _rewrite(self, parsed, **_):
         for execution in [parsed["QueryExecution"]] if "QueryExecution" in parsed else []:
             sql = execution.get("Query", "")
-            for prefix, reason in self.failures.items():
-                if sql.startswith(prefix) and execution["Status"]["State"] == "SUCCEEDED":
-                    execution["Status"].update(State="FAILED", StateChangeReason=reason)
+            self.times.append(time.monotonic())
+            self.calls.append(
+                (
+                    "QueryState",
+                    {"id": execution["QueryExecutionId"], "state": execution["Status"]["State"]},
+                )
+            )
             for prefix, (scanned, statement_type) in self.stats.items():
                 if sql.startswith(prefix):
                     execution.setdefault("Statistics", {})["DataScannedInBytes"] = scanned
@@ -343,7 +362,12 @@ def aws(moto_url, monkeypatch):
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    moto = Moto(moto_url)
+    from moto_athena import AthenaRules, strict_s3_permissions
+
+    rules = AthenaRules()
+    rules.install(monkeypatch)
+    strict_s3_permissions(monkeypatch)
+    moto = Moto(moto_url, rules)
     moto.api("/moto-api/reset")
     moto.api("/moto-api/state-manager/unset-transition", {"model_name": "athena::execution"})
     moto.s3.create_bucket(Bucket="lake")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import signal
 import subprocess
@@ -11,28 +9,27 @@ import sys
 import time
 
 import pytest
-from conftest import AWKWARD_MOVIES, expected_subset, make_lake
+from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, csv_bytes, expected_subset, make_lake
 
-from elt_cli.templates import Templates
-
+HEADER = ["movie_id", "title", "year", "avg_rating", "num_ratings"]
 GENRE_ROWS = [["genre", "films"], ["Comedy", "4"], ["Horror", "1"], ["Sci-Fi", "10"]]
 EXPORT_PREFIX = "SELECT movie_id, title, year"
 FINAL_KEY = "movielens/sci_fi/sci_fi-movies.csv"
 
 
-def export_rows(tmp_path) -> list[list[str]]:
-    """What Athena's SELECT gives for the awkward data (moto cannot run SQL: we tell it)."""
-    lake = make_lake(tmp_path / "expected", AWKWARD_MOVIES, [(1, 9, 4.0), (1, 3, 3.5)])
-    rows = expected_subset(lake, "Sci-Fi")
-    return [["movie_id", "title", "year", "avg_rating", "num_ratings"]] + [
+def export_rows(tmp_path) -> list[list[str | None]]:
+    """What Athena's SELECT gives for the awkward data (moto cannot run SQL: we tell it),
+    computed independently of elt: the header, then values as text, None for NULL."""
+    lake = make_lake(tmp_path / "expected", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    return [HEADER] + [
         [
             str(r["movie_id"]),
             r["title"],
-            str(r["year"] or ""),
-            str(r["avg_rating"]),
+            None if r["year"] is None else str(r["year"]),
+            str(float(r["avg_rating"])),  # a DOUBLE, as Athena prints it
             str(r["num_ratings"]),
         ]
-        for r in rows
+        for r in expected_subset(lake, "Sci-Fi")
     ]
 
 
@@ -46,41 +43,67 @@ def last_line(result) -> str:
     return result.stderr.strip().splitlines()[-1]
 
 
-def test_run_sends_the_rendered_templates_and_writes_one_csv(elt, s3_lake, athena_results):
+GUARD = (
+    'CASE WHEN {nulls} OR NOT "elt_extra" IS NULL THEN CAST(CONCAT('
+    "CAST('elt: malformed row in <' AS VARCHAR), CAST(\"$path\" AS VARCHAR), CAST('>' AS VARCHAR))"
+    " AS INTEGER) = 0 ELSE TRUE END"
+)
+
+
+def guarded(table: str, columns: list[str]) -> str:
+    nulls = " OR ".join(f'"{c}" IS NULL' for c in columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f"SELECT {names} FROM movielens_elt.{table} WHERE " + GUARD.format(nulls=nulls)
+
+
+def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_results, tmp_path):
     aws = athena_results
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output
     assert result.stdout == f"s3://lake/{FINAL_KEY}\n"
 
-    templates = Templates.load()
     queries = aws.queries()
     version = queries[6].split("sci_fi__", 1)[1].split()[0]
-    render = lambda name, **v: templates.render(name, database="movielens_elt", **v)  # noqa: E731
-    assert queries == [
-        render("create_database"),
-        render("drop_table", table="movies"),
-        render("drop_table", table="ratings"),
-        render("create_movies_table", table="movies", location="s3://lake/movielens/movies/"),
-        render("create_ratings_table", table="ratings", location="s3://lake/movielens/ratings/"),
-        render("list_genres"),
-        render(
-            "build_subset",
-            table=f"sci_fi__{version}",
-            genre="Sci-Fi",
-            location=f"s3://lake/tables/movielens_elt/sci_fi/{version}/",
-        ),
-        render("publish_subset", view="sci_fi", table=f"sci_fi__{version}"),
-        render("export_subset", table="sci_fi"),
+    assert queries[:3] == [
+        "CREATE DATABASE IF NOT EXISTS movielens_elt",
+        "DROP TABLE IF EXISTS movielens_elt.movies",
+        "DROP TABLE IF EXISTS movielens_elt.ratings",
+    ]
+    # the job's DDL as written, with elt's column for extra fields and invalid data as NULL
+    for ddl, table, last in (
+        (queries[3], "movies", "genres STRING"),
+        (queries[4], "ratings", "`timestamp` BIGINT"),
+    ):
+        assert ddl.startswith(f"CREATE EXTERNAL TABLE movielens_elt.{table} (\n")
+        assert f"  {last},\n  elt_extra STRING\n)" in ddl
+        assert "'escapeChar' = '\\u0000'" in ddl
+        assert f"LOCATION 's3://lake/movielens/{table}/'" in ddl
+        assert ddl.endswith(
+            "TBLPROPERTIES ('skip.header.line.count' = '1', 'use.null.for.invalid.data' = 'true')"
+        )
+    movies = guarded("movies", ["movieId", "title", "genres"])
+    ratings = guarded("ratings", ["userId", "movieId", "rating", "timestamp"])
+    assert queries[5] == (
+        f"SELECT genre, COUNT(*) AS films FROM ({movies}) AS movies "
+        "CROSS JOIN UNNEST(SPLIT(genres, '|')) AS t(genre) GROUP BY genre ORDER BY genre"
+    )
+    assert queries[6].startswith(
+        f"CREATE TABLE movielens_elt.sci_fi__{version}\nWITH (format = 'PARQUET', "
+        f"external_location = 's3://lake/tables/movielens_elt/sci_fi/{version}/')\nAS\nSELECT "
+    )
+    assert f"FROM ({movies}) AS m JOIN ({ratings}) AS r ON r.movieId = m.movieId" in queries[6]
+    assert "WHERE CONTAINS(SPLIT(LOWER(m.genres), '|'), LOWER('Sci-Fi'))" in queries[6]
+    assert queries[7:] == [
+        f"CREATE OR REPLACE VIEW movielens_elt.sci_fi AS\n"
+        f"SELECT * FROM movielens_elt.sci_fi__{version}",
+        "SELECT movie_id, title, year, avg_rating, num_ratings\nFROM movielens_elt.sci_fi\n"
+        "ORDER BY year DESC NULLS LAST, title, movie_id",
     ]
     for params in aws.sent("StartQueryExecution"):
         assert params["WorkGroup"] == "primary"
         assert params["ResultConfiguration"] == {"OutputLocation": "s3://lake/athena-results/"}
-    # one CSV with a header, the SELECT's result file copied whole; the export was moved
-    final = list(csv.reader(io.StringIO(aws.get(FINAL_KEY).decode())))
-    assert final == export_rows(aws and __import__("pathlib").Path(result.stdout and "."))[
-        :0
-    ] or final[0] == ["movie_id", "title", "year", "avg_rating", "num_ratings"]
-    assert len(final) == 3
+    # the export is the SELECT's result, in the one CSV form; it was moved, not copied
+    assert aws.get(FINAL_KEY) == csv_bytes(export_rows(tmp_path))
     assert aws.keys("export/") == []
     assert aws.keys("movielens/movies/") == ["movielens/movies/movies.csv"]
 
@@ -107,18 +130,6 @@ def test_ensure_db_does_not_create_on_access_denied(elt, aws):
         "movielens_elt: AccessDeniedException: User is not authorized"
     )
     assert aws.queries() == []
-
-
-def test_polling_notices_completion_promptly_with_few_calls(elt, aws):
-    aws.query_time(0.4)  # QUEUED 0.4 s, RUNNING 0.4 s (moto moves on when polled)
-    started = time.monotonic()
-    result = elt("--lake", "s3://lake", "ensure-db")
-    took = time.monotonic() - started
-    assert result.exit_code == 0, result.output
-    polls = len(aws.sent("GetQueryExecution"))
-    assert 0.8 <= took < 2.5
-    assert 3 <= polls <= 20
-    assert aws.executions()[0]["Status"]["State"] == "SUCCEEDED"
 
 
 def test_timeout_stops_the_query(elt, aws):
@@ -184,14 +195,29 @@ def test_clean_up_touches_only_owned_prefixes(elt, s3_lake, athena_results):
     ]
     for key in keep[1:]:
         aws.put(key, b"keep me")
+    # a version a killed run left without a table, and an old version with its table
     aws.put("tables/movielens_elt/sci_fi/v20200101t000000aaaaaa/part-0", b"old version")
+    aws.put("tables/movielens_elt/sci_fi/v20190101t000000bbbbbb/part-0", b"older version")
+    aws.glue.create_database(DatabaseInput={"Name": "movielens_elt"})
+    aws.glue.create_table(
+        DatabaseName="movielens_elt",
+        TableInput={
+            "Name": "sci_fi__v20190101t000000bbbbbb",
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": {
+                "Location": "s3://lake/tables/movielens_elt/sci_fi/v20190101t000000bbbbbb"
+            },
+        },
+    )
     aws.put("export/sci_fi/stale-part-1.gz", b"old export")
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output
     for key in keep:
         assert key in aws.keys(), key
-    assert aws.keys("tables/movielens_elt/sci_fi/") == []
-    assert "DROP TABLE IF EXISTS movielens_elt.sci_fi__v20200101t000000aaaaaa" in aws.queries()
+    (version,) = {k.split("/")[3] for k in aws.keys("tables/movielens_elt/sci_fi/")}
+    assert version not in ("v20200101t000000aaaaaa", "v20190101t000000bbbbbb")
+    assert "DROP TABLE IF EXISTS movielens_elt.sci_fi__v20190101t000000bbbbbb" in aws.queries()
+    assert aws.glue_tables() == ["movies", "ratings", "sci_fi", f"sci_fi__{version}"]
     assert aws.keys("export/") == []
 
 
@@ -235,6 +261,30 @@ def test_each_query_reports_id_data_scanned_and_cost(elt, s3_lake, athena_result
     ddl = next(line for line in lines if "create_movies_table [movies] SUCCEEDED" in line)
     assert ddl.endswith("0 B scanned, est. $0.000000")
     assert lines[-1].endswith("total: 9 Athena queries, 2.5 GB scanned, est. $0.012600")
+
+
+def test_cancelled_queries_are_billed_and_failed_ones_are_not(elt, s3_lake, athena_results):
+    """Athena's pricing: a cancelled query is billed for the data it scanned; DDL and failed
+    queries are free."""
+    aws = athena_results
+    aws.stats = {"CREATE TABLE movielens_elt.sci_fi__": (300_000_000, "DML")}
+    aws.rules.hold.add("CREATE TABLE movielens_elt.sci_fi__")
+    result = elt("--lake", s3_lake, "--timeout", "1", "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    build = next(
+        line for line in result.stderr.splitlines() if "build_subset [sci_fi] CANC" in line
+    )
+    assert build.endswith("300.0 MB scanned, est. $0.001500")
+    assert "total: 8 Athena queries, 300.0 MB scanned, est. $0.001550" in result.stderr
+
+    aws.rules.hold.clear()
+    aws.failures["CREATE TABLE movielens_elt.sci_fi__"] = "HIVE_BAD_DATA: Error parsing field"
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    build = next(
+        line for line in result.stderr.splitlines() if "build_subset [sci_fi] FAIL" in line
+    )
+    assert build.endswith("300.0 MB scanned, est. $0.000000")
 
 
 @pytest.mark.parametrize(

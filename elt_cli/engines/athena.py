@@ -8,26 +8,123 @@ Ctrl-C, SIGTERM or a failure, the rest — is stopped, so nothing is left runnin
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import dataclasses
+import itertools
+import json
 import random
+import re
+import tempfile
 import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenacity import Retrying, retry_if_result, stop_after_delay
+from tenacity.wait import wait_base
 
 from elt_cli import aws
-from elt_cli.engines.base import Engine, QueryResult, Statement
-from elt_cli.errors import EltError, StepFailed
+from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
+from elt_cli.errors import BadInput, EltError, StepFailed
+from elt_cli.layout import as_prefix
 from elt_cli.s3 import S3Storage
 
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 STOP_CONFIRM_SECONDS = 10.0
 
 
-def poll_delay(elapsed: float, poll_max: float) -> float:
-    """Wait before the next status check: a tenth of the time the query has run so far, at
-    least 0.25 s, at most poll_max. Completion is then noticed within max(0.25 s, 10%) of the
-    query's duration, with checks growing only logarithmically with it. The jitter only
+class PollWait(wait_base):
+    """tenacity wait strategy for status checks: a tenth of the time the queries have run so
+    far, at least 0.25 s, at most `poll_max`. Completion is then noticed within max(0.25 s, 10%)
+    of a query's duration, with checks growing only logarithmically with it. The jitter only
     shortens the wait (never past the bound) and keeps concurrent runs from polling in step."""
-    return min(poll_max, max(0.25, 0.1 * elapsed)) * random.uniform(0.9, 1.0)
+
+    FLOOR, FRACTION, JITTER = 0.25, 0.1, 0.1
+
+    def __init__(self, poll_max: float, uniform=random.uniform):
+        self.poll_max, self.uniform = poll_max, uniform
+
+    def delay(self, elapsed: float) -> float:
+        bound = min(self.poll_max, max(self.FLOOR, self.FRACTION * elapsed))
+        return bound * self.uniform(1 - self.JITTER, 1.0)
+
+    def __call__(self, retry_state) -> float:
+        return self.delay(retry_state.seconds_since_start)
+
+
+@dataclass(frozen=True)
+class Workgroup:
+    enforced: bool  # EnforceWorkGroupConfiguration: its settings override ours
+    output: str | None  # its query result location, as a prefix
+    managed: bool  # Athena keeps the results itself: no result location may be given
+    result_file: bool  # results land in a plain S3 file elt can read
+    kms_keys: tuple[str, ...] = ()  # keys its results are encrypted with
+
+
+def _table_info(table: dict) -> TableInfo:
+    """A Glue table as TableInfo. A view made by Athena keeps its SQL in ViewOriginalText as
+    `/* Presto View: <base64 of a JSON document with originalSql> */`."""
+    if table.get("TableType") == "VIRTUAL_VIEW":
+        view_of = None
+        text = table.get("ViewOriginalText", "")
+        match = re.fullmatch(r"/\* Presto View: (\S+) \*/", text.strip())
+        if match:
+            with contextlib.suppress(ValueError):
+                sql = json.loads(base64.b64decode(match.group(1)))["originalSql"]
+                view_of = _only_table(sql)
+        return TableInfo(table["Name"], "view", view_of=view_of)
+    location = table.get("StorageDescriptor", {}).get("Location")
+    return TableInfo(table["Name"], "table", location=as_prefix(location) if location else None)
+
+
+def _only_table(sql: str) -> str | None:
+    """The one table a `SELECT ... FROM db.t` reads, else None."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tables = {t.name for t in sqlglot.parse_one(sql, read="athena").find_all(exp.Table)}
+    except SqlglotError:
+        return None
+    return tables.pop() if len(tables) == 1 else None
+
+
+def read_workgroup(athena, name: str) -> Workgroup:
+    """What the workgroup decides for us, read before anything changes."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        answer = aws.call(athena.get_work_group, WorkGroup=name)
+    except ClientError as exc:
+        if aws.error_code(exc) == "InvalidRequestException":
+            raise BadInput(f"Athena workgroup {name!r} not found: check --workgroup") from exc
+        raise aws.failure(exc, f"cannot read the settings of Athena workgroup {name}") from exc
+    except BotoCoreError as exc:
+        raise aws.failure(exc, f"cannot read the settings of Athena workgroup {name}") from exc
+    if not answer.get("WorkGroup"):
+        raise BadInput(f"Athena workgroup {name!r} not found: check --workgroup")
+    config = answer["WorkGroup"].get("Configuration", {})
+    results = config.get("ResultConfiguration", {})
+    managed = config.get("ManagedQueryResultsConfiguration", {})
+    encryption = results.get("EncryptionConfiguration", {})
+    keys = [
+        k
+        for k in (
+            encryption.get("KmsKey"),
+            managed.get("EncryptionConfiguration", {}).get("KmsKey"),
+        )
+        if k
+    ]
+    return Workgroup(
+        enforced=bool(config.get("EnforceWorkGroupConfiguration")),
+        output=as_prefix(results["OutputLocation"]) if results.get("OutputLocation") else None,
+        managed=bool(managed.get("Enabled")),
+        # client-side encrypted or Athena-managed results are no plain file to read
+        result_file=not (managed.get("Enabled") or encryption.get("EncryptionOption") == "CSE_KMS"),
+        kms_keys=tuple(keys),
+    )
 
 
 class AthenaEngine(Engine):
@@ -41,6 +138,20 @@ class AthenaEngine(Engine):
         self.glue = aws.client(session, "glue")
         self.storage = S3Storage(lambda _: False, settings, client=aws.client(session, "s3"))
         self.running: dict = {}  # query id -> its QueryRecord, until a final state is seen
+        self.workgroup = read_workgroup(self.athena, settings.workgroup)
+
+    @property
+    def places_tables(self) -> bool:
+        return not self.workgroup.enforced
+
+    def owns(self, uri: str) -> bool:
+        # Without an external_location Athena writes a CTAS to <results>/tables/<query id>/.
+        root = self.workgroup.output
+        return bool(
+            self.workgroup.enforced
+            and root
+            and re.fullmatch(re.escape(root) + r"tables/[0-9a-f-]{36}/.*", uri)
+        )
 
     def _call(self, method: str, what: str, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -76,19 +187,47 @@ class AthenaEngine(Engine):
         except BotoCoreError as exc:
             raise aws.failure(exc, f"cannot look up database {database}") from exc
 
-    def table_exists(self, database: str, table: str) -> bool:
-        # Glue answers for tables and views alike; any doubt means "rebuild".
+    def table_info(self, database: str, name: str) -> TableInfo | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            aws.call(self.glue.get_table, DatabaseName=database, Name=table)
-            return True
-        except (ClientError, BotoCoreError):
-            return False
+            answer = aws.call(self.glue.get_table, DatabaseName=database, Name=name)
+        except ClientError as exc:
+            if aws.error_code(exc) == "EntityNotFoundException":
+                return None
+            raise aws.failure(exc, f"cannot look up table {database}.{name}") from exc
+        except BotoCoreError as exc:
+            raise aws.failure(exc, f"cannot look up table {database}.{name}") from exc
+        return _table_info(answer["Table"])
+
+    def tables(self, database: str, prefix: str) -> list[TableInfo]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found, token = [], None
+        while True:
+            try:
+                page = aws.call(
+                    self.glue.get_tables,
+                    DatabaseName=database,
+                    Expression=re.escape(prefix) + ".*",
+                    **({"NextToken": token} if token else {}),
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise aws.failure(exc, f"cannot list the tables of {database}") from exc
+            found += [_table_info(t) for t in page["TableList"] if t["Name"].startswith(prefix)]
+            token = page.get("NextToken")
+            if not token:
+                return found
 
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
-        ids = [self._start(st) for st in statements]
-        results = self._wait(ids)
+        try:
+            ids = [self._start(st) for st in statements]
+            results = self._wait(ids)
+        except BaseException:
+            # Ctrl-C, SIGTERM or an error while queries run: stop them and see each one final
+            # before the caller cleans up, or a clean-up would pull files from under a CTAS.
+            self._stop_all()
+            raise
         for qid in ids:
             result, status = results[qid]
             if result.state != "SUCCEEDED":
@@ -98,20 +237,38 @@ class AthenaEngine(Engine):
                     or status.get("AthenaError", {}).get("ErrorMessage")
                     or "no reason given"
                 )
+                if "denied" in reason.lower():
+                    reason += "; `elt iam-policy` prints the permissions elt needs"
                 raise StepFailed(result.template, f"{result.state}: {reason}", qid)
         return [results[qid][0] for qid in ids]
 
-    def query(self, statement: Statement) -> QueryResult:
-        result = self.execute(statement)
-        return dataclasses.replace(result, rows=self._rows(result.query_id))
+    def query_many(self, statements: list[Statement]) -> list[QueryResult]:
+        return [
+            dataclasses.replace(r, rows=self._rows(r.query_id))
+            for r in self.execute_many(statements)
+        ]
 
     def export_csv(self, statement: Statement, dest: str) -> QueryResult:
-        # A SELECT's result file is one standard CSV with a header line, whatever the size of
-        # the result: copied server-side, it is the export. (A CTAS would write several
-        # headerless, gzip-compressed part files.)
+        # A SELECT's result is one CSV with a header line, whatever its size (a CTAS would
+        # write several headerless, compressed part files). Athena quotes every field in it;
+        # csvform rewrites it into the one form both engines give. Where the workgroup keeps
+        # no plain result file (client-side encryption, managed results), the rows are read
+        # through GetQueryResults instead.
+        from elt_cli import csvform
+
         result = self.execute(statement)
-        self.storage.copy(result.output_location, dest)
-        return result
+        with tempfile.TemporaryDirectory(prefix="elt-export-") as tmp:
+            out = Path(tmp) / "export.csv"
+            if self.workgroup.result_file:
+                downloaded = Path(tmp) / "result.csv"
+                self.storage.download(result.output_location, downloaded)
+                rows = csvform.from_result_file(downloaded, out)
+            else:
+                pages = self._pages(result.query_id)
+                header, *first = next(pages)  # the first row of a SELECT's result is its header
+                rows = csvform.from_rows(list(header), itertools.chain(first, *pages), out)
+            self.storage.put_file(out, dest)
+        return dataclasses.replace(result, row_count=rows)
 
     def close(self) -> None:
         self._stop_all()
@@ -119,8 +276,8 @@ class AthenaEngine(Engine):
     # -- queries -------------------------------------------------------------------------------
 
     def _start(self, statement: Statement) -> str:
-        qid = self.journal.query_for(statement.sql) if self.journal else None
-        if qid and self._reattachable(qid):
+        qid = self.reattachable(statement)
+        if qid:
             self.reporter.note(
                 f"re-attached to query {qid} ({statement.template}) of the killed run"
             )
@@ -133,7 +290,11 @@ class AthenaEngine(Engine):
             # The same token on a retried call makes Athena start the query only once.
             ClientRequestToken=str(uuid.uuid4()),
             WorkGroup=self.settings.workgroup,
-            ResultConfiguration={"OutputLocation": self.settings.results},
+            **(
+                {}
+                if self.workgroup.managed
+                else {"ResultConfiguration": {"OutputLocation": self.settings.results}}
+            ),
         )
         qid = answer["QueryExecutionId"]
         self.running[qid] = self.reporter.query_started(statement, qid)
@@ -141,38 +302,49 @@ class AthenaEngine(Engine):
             self.journal.started_query(statement.sql, qid)
         return qid
 
-    def _reattachable(self, qid: str) -> bool:
-        """A query of a killed run that is still running, or finished well, is not redone."""
+    def reattachable(self, statement: Statement) -> str | None:
+        """The killed run's query for this very statement, when it is still running or
+        finished well (and, for a CTAS, its table is still there): it is not started again."""
+        qid = self.journal.query_for(statement.sql) if self.journal else None
+        if not qid:
+            return None
         try:
             (execution,) = self._status([qid])
         except EltError:
-            return False
-        return execution["Status"]["State"] in ("QUEUED", "RUNNING", "SUCCEEDED")
+            return None
+        state = execution["Status"]["State"]
+        if state == "SUCCEEDED" and statement.creates:
+            return qid if self.table_exists(self.settings.database, statement.creates) else None
+        return qid if state in ("QUEUED", "RUNNING", "SUCCEEDED") else None
 
     def _wait(self, ids: list[str]) -> dict[str, tuple[QueryResult, dict]]:
-        """Poll until every query is final; stop those past the timeout."""
-        start = time.monotonic()
+        """Check every query together until all are final; stop them all past the timeout."""
         done: dict[str, tuple[QueryResult, dict]] = {}
-        while True:
-            pending = [q for q in ids if q not in done]
-            for execution in self._status(pending):
+
+        def check() -> bool:
+            for execution in self._status([q for q in ids if q not in done]):
                 qid = execution["QueryExecutionId"]
                 state = execution["Status"]["State"]
                 self.reporter.query_state(qid, state)
                 # A query may go back from RUNNING to QUEUED; only a final state ends it.
                 if state in FINAL_STATES:
                     done[qid] = (self._finished(execution), execution["Status"])
-            if len(done) == len(ids):
-                return done
-            elapsed = time.monotonic() - start
-            if elapsed > self.settings.timeout:
-                late = next(q for q in ids if q not in done)
-                template = self.running[late].template
-                self._stop_all()
-                raise StepFailed(
-                    template, f"timed out after {self.settings.timeout:g}s and was stopped", late
-                )
-            time.sleep(poll_delay(elapsed, self.settings.poll_max))
+            return len(done) == len(ids)
+
+        all_final = Retrying(
+            retry=retry_if_result(lambda finished: not finished),
+            wait=PollWait(self.settings.poll_max),
+            stop=stop_after_delay(self.settings.timeout),
+            retry_error_callback=lambda state: False,
+        )(check)
+        if not all_final:
+            late = next(q for q in ids if q not in done)
+            template = self.running[late].template
+            self._stop_all()
+            raise StepFailed(
+                template, f"timed out after {self.settings.timeout:g}s and was stopped", late
+            )
+        return done
 
     def _status(self, ids: list[str]) -> list[dict]:
         return [
@@ -202,21 +374,28 @@ class AthenaEngine(Engine):
         self.reporter.query_finished(record, result)
         return result
 
-    def _rows(self, qid: str) -> list[tuple]:
-        rows, token = [], None
+    def _pages(self, qid: str):
+        """The result rows, a page (of up to 1,000) at a time: the header row first, then the
+        data; values are text, None for NULL."""
+        token = None
         while True:
             page = self._call(
                 "get_query_results",
                 "cannot read query results",
                 QueryExecutionId=qid,
+                MaxResults=1000,
                 **({"NextToken": token} if token else {}),
             )
-            rows += [
+            yield [
                 tuple(c.get("VarCharValue") for c in r["Data"]) for r in page["ResultSet"]["Rows"]
             ]
             token = page.get("NextToken")
             if not token:
-                return rows[1:]  # the first row of a SELECT's result is its header
+                return
+
+    def _rows(self, qid: str) -> list[tuple]:
+        rows = [row for page in self._pages(qid) for row in page]
+        return rows[1:]  # the first row of a SELECT's result is its header
 
     def _stop_all(self) -> None:
         """Stop every query still running and wait briefly until Athena confirms."""

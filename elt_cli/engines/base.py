@@ -5,9 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from elt_cli.report import Reporter
-from elt_cli.statements import QueryResult, Statement
+from elt_cli.statements import QueryResult, Statement, TableInfo
 
-__all__ = ["Engine", "QueryResult", "Statement"]
+__all__ = ["Engine", "QueryResult", "Statement", "TableInfo"]
 
 
 class Engine(ABC):
@@ -16,6 +16,9 @@ class Engine(ABC):
     name: str
     reporter: Reporter  # the CLI sets the one it shows progress with
     journal = None  # `run` sets its Journal: query ids are recorded as soon as they exist
+    # False where the engine picks where a CTAS writes (an Athena workgroup that enforces its
+    # settings refuses an external_location); the catalog then says where each table is.
+    places_tables = True
 
     def __init__(self) -> None:
         self.reporter = Reporter()
@@ -25,8 +28,23 @@ class Engine(ABC):
         """True if the database is there; only a clear "not found" answer means False."""
 
     @abstractmethod
+    def table_info(self, database: str, name: str) -> TableInfo | None:
+        """The table or view of that name, or None when there is none."""
+
+    @abstractmethod
+    def tables(self, database: str, prefix: str) -> list[TableInfo]:
+        """The tables whose names start with `prefix`."""
+
     def table_exists(self, database: str, table: str) -> bool:
-        """True if the table or view is there (False when unsure: the caller then rebuilds)."""
+        return self.table_info(database, table) is not None
+
+    def reattachable(self, statement: Statement) -> str | None:
+        """The id of a killed run's query for this statement that `--resume` re-attaches to."""
+        return None
+
+    def owns(self, uri: str) -> bool:
+        """True for data the engine placed itself (see places_tables), which elt may delete."""
+        return False
 
     def execute(self, statement: Statement) -> QueryResult:
         """Run one statement to completion; raise StepFailed if it fails."""
@@ -36,9 +54,12 @@ class Engine(ABC):
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
         """Run independent statements; engines that can run them at once do."""
 
+    def query_many(self, statements: list[Statement]) -> list[QueryResult]:
+        """Run independent small SELECTs; each result has its rows (without the header)."""
+        return self.execute_many(statements)
+
     def query(self, statement: Statement) -> QueryResult:
-        """Run a small SELECT and return its rows (without the header)."""
-        return self.execute(statement)
+        return self.query_many([statement])[0]
 
     @abstractmethod
     def export_csv(self, statement: Statement, dest: str) -> QueryResult:

@@ -15,8 +15,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from elt_cli.engines.base import Engine, QueryResult, Statement
+from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import StepFailed, TemplateError
+from elt_cli.sql import EXTRA_COLUMN
 from elt_cli.storage import LocalStorage
 from elt_cli.templates import sql_string
 
@@ -34,6 +35,7 @@ class LocalEngine(Engine):
         self.lake = lake
         self.skip_bad_rows = skip_bad_rows
         self._rejects_seen = 0  # DuckDB numbers its CSV scans; rejects of older scans are told
+        self._rejects_told: set[tuple[str, int]] = set()
         self.con = duckdb.connect()
         self._duckdb_error = duckdb.Error
         self._attached: set[str] = set()
@@ -79,36 +81,56 @@ class LocalEngine(Engine):
 
     def _create_view(self, database: str, table: str, entry: dict) -> None:
         if entry["kind"] == "view":
-            self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS {entry["sql"]}')
-            return
-        source = self._source(entry)
-        self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM {source}')
+            sql = entry["sql"]
+        elif entry["kind"] == "parquet":
+            sql = f"SELECT * FROM {self._source(entry)}"
+        else:
+            # Athena's hidden "$path" column, and elt's extra-fields column: DuckDB refuses a
+            # row with extra fields itself (a reject, with its line), so it is always NULL here.
+            names = ", ".join(_quoted(n) for n, _ in entry["columns"])
+            sql = (
+                f'SELECT {names}, filename AS "$path", NULL::VARCHAR AS {EXTRA_COLUMN} '
+                f"FROM {self._source(entry)}"
+            )
+        self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS {sql}')
 
     def _source(self, entry: dict) -> str:
         """The DuckDB table function that reads a catalog table's files."""
         location = self._abs(entry["location"])
         if entry["kind"] == "parquet":
-            source = f"read_parquet({sql_string(str(location / '*.parquet'))})"
-        else:
-            files = LocalStorage(lambda _: False).list_files(str(location))
-            columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in entry["columns"])
-            source = (
-                f"read_csv([{', '.join(map(sql_string, files)) or sql_string(str(location))}], "
-                f"columns={{{columns}}}, header={'true' if entry['header'] else 'false'}, "
-                f"delim={sql_string(entry['delimiter'])}, quote={sql_string(entry['quote'])}, "
-                f"escape={sql_string(entry['quote'])}, auto_detect=false, "
-                # Malformed rows are set aside and counted, then reported (or refused) per query.
-                "ignore_errors=true, store_rejects=true)"
-            )
-        return source
+            return f"read_parquet({sql_string(str(location / '*.parquet'))})"
+        files = LocalStorage(lambda _: False).list_files(str(location))
+        columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in entry["columns"])
+        return (
+            f"read_csv([{', '.join(map(sql_string, files)) or sql_string(str(location))}], "
+            f"columns={{{columns}}}, header={'true' if entry['header'] else 'false'}, "
+            f"delim={sql_string(entry['delimiter'])}, quote={sql_string(entry['quote'])}, "
+            f"escape={sql_string(entry['quote'])}, auto_detect=false, filename=true, "
+            # Malformed rows are set aside and counted, then reported (or refused) per query.
+            "ignore_errors=true, store_rejects=true)"
+        )
 
     # -- Engine --------------------------------------------------------------------------------
 
     def database_exists(self, database: str) -> bool:
         return self._catalog_path(database).exists()
 
-    def table_exists(self, database: str, table: str) -> bool:
-        return self.database_exists(database) and table in self._catalog(database)["tables"]
+    def table_info(self, database: str, name: str) -> TableInfo | None:
+        if not self.database_exists(database):
+            return None
+        entry = self._catalog(database)["tables"].get(name)
+        return None if entry is None else self._info(name, entry)
+
+    def tables(self, database: str, prefix: str) -> list[TableInfo]:
+        if not self.database_exists(database):
+            return []
+        entries = self._catalog(database)["tables"].items()
+        return [self._info(n, e) for n, e in sorted(entries) if n.startswith(prefix)]
+
+    def _info(self, name: str, entry: dict) -> TableInfo:
+        if entry["kind"] == "view":
+            return TableInfo(name, "view", view_of=entry.get("of"))
+        return TableInfo(name, "table", location=str(self._abs(entry["location"])) + "/")
 
     def check_templates(self, rendered: dict[str, str]) -> None:
         from sqlglot import exp
@@ -117,8 +139,11 @@ class LocalEngine(Engine):
         for label, sql in rendered.items():
             tree = self.translate(label, sql)
             query = tree.expression if isinstance(tree, exp.Create) else tree
+            if isinstance(tree, exp.Create) and tree.kind == "TABLE" and not query:
+                self._external_table(label, tree)  # refuses what it could not read
+                continue
             if not isinstance(query, exp.Query):
-                continue  # DDL: read by the engine itself, not translated
+                continue  # other DDL: read by the engine itself, not translated
             try:
                 query.sql("duckdb", unsupported_level=_error_level())
             except SqlglotError as exc:
@@ -159,15 +184,18 @@ class LocalEngine(Engine):
             for (database, table), columns in shared.items():
                 self._attach(database)
                 entry = self._catalog(database)["tables"][table]
-                names = [n for n, _ in entry["columns"] if n.lower() in columns]
+                names = [_quoted(n) for n, _ in entry["columns"] if n.lower() in columns]
+                if "$path" in columns:
+                    names.append('filename AS "$path"')
                 memory = f'"__shared_{database}_{table}"'
                 self.con.execute(
                     f"CREATE OR REPLACE TEMP TABLE {memory} AS SELECT "
-                    f"{', '.join(chr(34) + n + chr(34) for n in names)} FROM {self._source(entry)}"
+                    f"{', '.join(names)} FROM {self._source(entry)}"
                 )
                 self._check_rejects(statements[0].template)
                 self.con.execute(
-                    f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM {memory}'
+                    f'CREATE OR REPLACE VIEW "{database}"."{table}" AS '
+                    f"SELECT *, NULL::VARCHAR AS {EXTRA_COLUMN} FROM {memory}"
                 )
             yield
         finally:
@@ -191,6 +219,7 @@ class LocalEngine(Engine):
                 for name, entry in self._catalog(table.db)["tables"].items():
                     if entry["kind"] == "csv":
                         columns = {n: t for n, t in entry["columns"]}
+                        columns.update({"$path": "VARCHAR", EXTRA_COLUMN: "VARCHAR"})
                         schema.setdefault(table.db, {})[name] = columns
         try:
             qualified = qualify(
@@ -245,7 +274,13 @@ class LocalEngine(Engine):
         if not rejected:
             return
         self._rejects_seen = max(row[5] for row in rejected)
+        # Several queries may read one file (the genre list, the build): each bad row is
+        # told once.
+        rejected = [r for r in rejected if (r[0], r[1]) not in self._rejects_told]
+        if not rejected:
+            return
         rows = sorted({(path, line) for path, line, *_ in rejected})
+        self._rejects_told.update(rows)
         path, line, error, column, text, _ = rejected[0]
         where = f"{path} line {line} ({error.lower()} {column}: {text!r})"
         if self.skip_bad_rows:
@@ -270,7 +305,7 @@ class LocalEngine(Engine):
                 table = tree.this if tree.this else tree.args["tables"][0]
                 self._drop_table(table.db, table.name)
             elif isinstance(tree, exp.Create) and tree.kind == "VIEW":
-                self._create_or_replace_view(tree)
+                self._create_or_replace_view(label, tree)
             elif isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression:
                 self._create_table_as(label, tree)
             elif isinstance(tree, exp.Create) and tree.kind == "TABLE":
@@ -324,10 +359,16 @@ class LocalEngine(Engine):
             self.con.execute(f'DROP VIEW IF EXISTS "{database}"."{table}"')
 
     def _create_external_table(self, label: str, tree) -> None:
+        table = tree.this.this
+        entry = self._external_table(label, tree)
+        if not tree.args.get("exists") or not self._has_table(table.db, table.name):
+            self._register(table.db, table.name, entry)
+
+    def _external_table(self, label: str, tree) -> dict:
+        """The catalog entry for a CREATE EXTERNAL TABLE: how DuckDB reads its files."""
         from sqlglot import exp
 
         schema = tree.this
-        table = schema.this
         props = {type(p).__name__: p for p in tree.args["properties"].expressions}
         serde = props.get("RowFormatSerdeProperty")
         serde_name = serde.this.name if serde else LAZY_SIMPLE_SERDE
@@ -343,6 +384,15 @@ class LocalEngine(Engine):
         if serde_name == OPEN_CSV_SERDE:
             delimiter = serde_props.get("separatorChar", ",")
             quote = serde_props.get("quoteChar", '"')
+            if serde_props.get("escapeChar", "\\") != "\0":
+                # OpenCSVSerDe drops an escape character before any other (`a\b` reads as
+                # `ab`), which DuckDB cannot reproduce: refuse rather than differ from Athena.
+                raise TemplateError(
+                    f"SQL template {label}.sql: OpenCSVSerde's escape character (by default the "
+                    "backslash) drops characters from the data on Athena; add "
+                    "'escapeChar' = '\\u0000' to its SERDEPROPERTIES to read every character "
+                    "as written"
+                )
         elif serde_name == LAZY_SIMPLE_SERDE:
             delimiter, quote = serde_props.get("field.delim", "\x01"), ""
         else:
@@ -353,16 +403,18 @@ class LocalEngine(Engine):
         location = props.get("LocationProperty")
         if location is None:
             raise TemplateError(f"SQL template {label}.sql has no LOCATION")
-        entry = {
+        return {
             "kind": "csv",
             "location": self._rel(location.this.name),
-            "columns": [[c.this.name, c.args["kind"].sql("duckdb")] for c in schema.expressions],
+            "columns": [
+                [c.this.name, c.args["kind"].sql("duckdb")]
+                for c in schema.expressions
+                if c.this.name.lower() != EXTRA_COLUMN
+            ],
             "delimiter": delimiter,
             "quote": quote,
             "header": int(table_props.get("skip.header.line.count", "0")) > 0,
         }
-        if not tree.args.get("exists") or not self._has_table(table.db, table.name):
-            self._register(table.db, table.name, entry)
 
     def _create_table_as(self, label: str, tree) -> None:
         table = tree.this
@@ -387,10 +439,14 @@ class LocalEngine(Engine):
         self._copy(tree.expression, folder / "data.parquet", "FORMAT PARQUET")
         self._register(table.db, table.name, {"kind": "parquet", "location": self._rel(location)})
 
-    def _create_or_replace_view(self, tree) -> None:
-        view = tree.this
-        select = tree.expression
-        self._register(view.db, view.name, {"kind": "view", "sql": self._duckdb_sql(select)})
+    def _create_or_replace_view(self, label: str, tree) -> None:
+        view, select = tree.this, tree.expression
+        existing = self._catalog(view.db)["tables"].get(view.name)
+        if existing and existing["kind"] != "view":
+            raise StepFailed(label, f"Table already exists: {view.db}.{view.name} is not a view")
+        read = {t.name for t in _tables(select)}
+        entry = {"kind": "view", "sql": self._duckdb_sql(select)}
+        self._register(view.db, view.name, {**entry, "of": read.pop()} if len(read) == 1 else entry)
 
     def _has_table(self, database: str, table: str) -> bool:
         return table in self._catalog(database)["tables"]
@@ -417,3 +473,7 @@ def _tables(tree):
 
 def _first_lines(message: str, limit: int = 3) -> str:
     return " ".join(line.strip() for line in message.strip().splitlines()[:limit])
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,187 @@
+"""The SQL elt writes around a job's own: the database, drops, versioned CTAS, the publishing
+view, and the guard that keeps malformed raw rows out of every query that reads raw data.
+
+Everything here is Athena SQL built from checked identifiers and escaped literals; the local
+engine runs the same text through sqlglot, like the job's own templates.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from elt_cli.errors import TemplateError
+from elt_cli.templates import identifier, location_literal, sql_string
+
+# A last column elt adds to every raw table: OpenCSVSerDe (like LazySimpleSerDe) silently drops
+# the fields of a row beyond the declared columns, so one more column catches the first of them.
+EXTRA_COLUMN = "elt_extra"
+# Athena's OpenCSVSerDe fails the whole query on a value it cannot convert (an empty or
+# non-numeric field in a number column) without naming the file; with this property the value
+# reads as NULL, which the guard below then refuses (or skips), naming the file.
+NULL_FOR_INVALID = "use.null.for.invalid.data"
+# A guarded query fails on the first malformed row with a cast error carrying this text and the
+# row's file, on Athena and DuckDB alike; `malformed_file` reads the file back.
+MALFORMED = "elt: malformed row in <"
+_MALFORMED_FILE = re.compile(re.escape(MALFORMED) + r"(.*?)>")
+
+
+def create_database(database: str) -> str:
+    return f"CREATE DATABASE IF NOT EXISTS {identifier(database, 'database name')}"
+
+
+def table_name(database: str, table: str) -> str:
+    return f"{identifier(database, 'database name')}.{identifier(table, 'table name')}"
+
+
+def drop_table(database: str, table: str) -> str:
+    # Tables elt drops are external (raw tables, CTAS versions): their data stays where it is.
+    return f"DROP TABLE IF EXISTS {table_name(database, table)}"
+
+
+def ctas(database: str, table: str, select: str, location: str | None) -> str:
+    """A Parquet table from a SELECT. Without a location, Athena picks one: a workgroup that
+    enforces its settings refuses a CTAS that names an external_location."""
+    where = f", external_location = {location_literal(location)}" if location else ""
+    return (
+        f"CREATE TABLE {table_name(database, table)}\n"
+        f"WITH (format = 'PARQUET'{where})\nAS\n{select}"
+    )
+
+
+def publish(database: str, view: str, table: str) -> str:
+    """Points a model's name at one built version, in one statement."""
+    return (
+        f"CREATE OR REPLACE VIEW {table_name(database, view)} AS\n"
+        f"SELECT * FROM {table_name(database, table)}"
+    )
+
+
+# -- raw tables --------------------------------------------------------------------------------
+
+
+def raw_table_ddl(label: str, ddl: str) -> str:
+    """The job's CREATE EXTERNAL TABLE with elt's additions: the extra-fields column and the
+    invalid-data property. Added to the text as written (not re-generated), so every other
+    character reaches Athena exactly as the template has it."""
+    from sqlglot.dialects.athena import Athena
+    from sqlglot.tokens import TokenType
+
+    tokens = Athena().tokenize(ddl)
+    depth, columns_end, props_end = 0, None, None
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0 and columns_end is None:
+                columns_end = token.start
+        elif token.text.upper() == "TBLPROPERTIES" and depth == 0:
+            props_end = next(t.start for t in tokens[i:] if t.token_type == TokenType.R_PAREN)
+    if columns_end is None:
+        raise TemplateError(f"SQL template {label}.sql: no column list in its CREATE TABLE")
+    names = {t.text.lower() for t in tokens}
+    out = ddl.rstrip().rstrip(";").rstrip()
+    if NULL_FOR_INVALID not in names:
+        prop = f"{sql_string(NULL_FOR_INVALID)} = 'true'"
+        out = (
+            f"{out[:props_end]}, {prop}{out[props_end:]}"
+            if props_end is not None
+            else f"{out}\nTBLPROPERTIES ({prop})"
+        )
+    if EXTRA_COLUMN not in names:
+        out = f"{out[:columns_end].rstrip()},\n  {EXTRA_COLUMN} STRING\n{out[columns_end:]}"
+    return out
+
+
+def guard_raw_reads(
+    label: str, select: str, database: str, raw: dict[str, list[str]], skip_bad_rows: bool
+) -> tuple[str, tuple[str, ...]]:
+    """The SELECT with every read of a raw table replaced by a read of its well-formed rows.
+
+    A row is malformed when a field is missing (OpenCSVSerDe reads NULL), extra (EXTRA_COLUMN
+    holds it) or not of its column's type (NULL, by NULL_FOR_INVALID): `count(*)` would count
+    it and an average would be silently wrong. By default such a row fails the query, naming
+    its file; with `skip_bad_rows` it is left out (and `malformed_rows` counts them).
+    Returns the SELECT and the raw tables it reads."""
+    tree = _parse(label, select)
+    reads = []
+    for node in tree.walk():
+        node.comments = None  # the template's comments are for its readers, not Athena
+    for table in list(tree.find_all(exp.Table)):
+        columns = raw.get(table.name) if table.db == database else None
+        if columns is None:
+            continue
+        reads.append(table.name)
+        bad = _malformed(columns)
+        if skip_bad_rows:
+            keep = exp.not_(bad)
+        else:
+            failure = exp.cast(
+                exp.func("concat", exp.Literal.string(MALFORMED), _path(), exp.Literal.string(">")),
+                "INTEGER",
+            )
+            keep = exp.Case(
+                ifs=[exp.If(this=bad, true=exp.EQ(this=failure, expression=exp.Literal.number(0)))],
+                default=exp.true(),
+            )
+        source = exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database))
+        rows = exp.select(*(_column(c) for c in columns)).from_(source).where(keep)
+        table.replace(rows.subquery(table.alias_or_name))
+    return tree.sql("athena"), tuple(sorted(set(reads)))
+
+
+def malformed_rows(database: str, table: str, columns: list[str]) -> str:
+    """How many malformed rows each file of a raw table has (see guard_raw_reads)."""
+    source = exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(database))
+    query = (
+        exp.select(
+            exp.alias_(_path(), "file"), exp.alias_(exp.func("count", exp.Star()), "malformed")
+        )
+        .from_(source)
+        .where(_malformed(columns))
+        .group_by(_path())
+        .order_by("malformed DESC", "file")
+    )
+    return query.sql("athena")
+
+
+def malformed_file(reason: str) -> str | None:
+    """The file named by a guarded query that failed on a malformed row, if that is why."""
+    match = _MALFORMED_FILE.search(reason)
+    return match.group(1) if match else None
+
+
+def _parse(label: str, text: str):
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        return sqlglot.parse_one(text, read="athena")
+    except SqlglotError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise TemplateError(f"SQL template {label}.sql cannot be parsed: {first}") from exc
+
+
+def _column(name: str):
+    return exp.column(exp.to_identifier(name, quoted=True))
+
+
+def _path():
+    return exp.column(exp.to_identifier("$path", quoted=True))
+
+
+def _malformed(columns: list[str]):
+    return exp.or_(
+        *(exp.Is(this=_column(c), expression=exp.null()) for c in columns),
+        exp.not_(exp.Is(this=_column(EXTRA_COLUMN), expression=exp.null())),
+    )
+
+
+def raw_columns(label: str, ddl: str) -> list[str]:
+    """The columns a CREATE EXTERNAL TABLE declares (without EXTRA_COLUMN)."""
+    tree = _parse(label, ddl)
+    if not (isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema)):
+        raise TemplateError(f"SQL template {label}.sql must be a CREATE EXTERNAL TABLE")
+    return [c.name for c in tree.this.expressions if c.name.lower() != EXTRA_COLUMN]
