@@ -36,25 +36,35 @@ def is_throttling(exc: BaseException) -> bool:
     return error_code(exc) in THROTTLING_CODES
 
 
-def call(fn, /, on_retry=None, **kwargs) -> Any:
-    """Call a boto3 client method, retrying only throttling, with backoff.
+def call(fn, what: str, /, *, on_retry=None, missing=(), **kwargs) -> Any:
+    """Call a boto3 client method, retrying only throttling, with backoff; every other AWS
+    error becomes one EltError saying `what` was being done, the cause and the fix.
 
+    `missing`: error codes (or a test of the error) meaning "not there": None is returned.
     `on_retry(attempt, wait_seconds)` is told before each wait."""
+    from botocore.exceptions import BotoCoreError, ClientError
     from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
     def before_sleep(state):
         if on_retry:
             on_retry(state.attempt_number, state.next_action.sleep)
 
-    for attempt in Retrying(
-        before_sleep=before_sleep,
-        retry=retry_if_exception(is_throttling),
-        wait=throttle_wait(),
-        stop=stop_after_attempt(THROTTLE_ATTEMPTS),
-        reraise=True,
-    ):
-        with attempt:
-            return fn(**kwargs)
+    try:
+        for attempt in Retrying(
+            before_sleep=before_sleep,
+            retry=retry_if_exception(is_throttling),
+            wait=throttle_wait(),
+            stop=stop_after_attempt(THROTTLE_ATTEMPTS),
+            reraise=True,
+        ):
+            with attempt:
+                return fn(**kwargs)
+    except ClientError as exc:
+        if missing(exc) if callable(missing) else error_code(exc) in missing:
+            return None
+        raise failure(exc, what) from exc
+    except BotoCoreError as exc:
+        raise failure(exc, what) from exc
 
 
 def session(settings):
@@ -64,11 +74,20 @@ def session(settings):
     try:
         return boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
     except ProfileNotFound as exc:
-        raise BadInput(f"AWS profile {settings.profile!r} not found") from exc
+        raise BadInput(
+            f"AWS profile {settings.profile!r} not found: check --profile or AWS_PROFILE "
+            "(`aws configure list-profiles` lists them)"
+        ) from exc
+
+
+NO_REGION = (
+    "no AWS region set: give --region, set AWS_REGION, or run `aws configure set region <region>`"
+)
 
 
 def client(aws_session, service: str):
     from botocore.config import Config
+    from botocore.exceptions import NoRegionError
 
     # botocore retries network errors and 5xx itself; throttling is retried by `call` above,
     # so let botocore try each request only a few times.
@@ -77,10 +96,8 @@ def client(aws_session, service: str):
     )
     try:
         return aws_session.client(service, config=config)
-    except Exception as exc:  # NoRegionError and friends: configuration, nothing ran yet
-        raise BadInput(
-            f"cannot create the AWS {service} client: {exc}; set --region or AWS_REGION"
-        ) from exc
+    except NoRegionError as exc:
+        raise BadInput(NO_REGION) from exc
 
 
 def describe(exc: BaseException) -> str:
@@ -92,12 +109,21 @@ def describe(exc: BaseException) -> str:
 
 
 def failure(exc: BaseException, what: str) -> EltError:
-    from botocore.exceptions import NoCredentialsError
+    """What the user reads for an AWS error: what was being done, the cause, the fix."""
+    from botocore import exceptions as e
 
-    if isinstance(exc, NoCredentialsError):
+    if isinstance(exc, (e.NoCredentialsError, e.PartialCredentialsError)):
         return BadInput(
-            "no AWS credentials found: set AWS_PROFILE (or --profile), or the "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY variables"
+            f"{what}: no AWS credentials found: set AWS_PROFILE (or --profile) to a configured "
+            "profile, run `aws configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    if isinstance(exc, e.NoRegionError):
+        return BadInput(f"{what}: {NO_REGION}")
+    if isinstance(exc, (e.EndpointConnectionError, e.ConnectTimeoutError, e.ReadTimeoutError)):
+        where = getattr(exc, "kwargs", {}).get("endpoint_url", "AWS")
+        return EltError(
+            f"{what}: cannot reach {where}: check the network connection, --region and "
+            "AWS_ENDPOINT_URL"
         )
     if is_access_denied(exc):
         return EltError(

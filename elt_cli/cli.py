@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
+import re
+import shlex
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from elt_cli import __version__
-from elt_cli.config import CONFIG_KEYS, DEFAULT_CONFIG, Settings, read_config_file
+from elt_cli import __version__, signals
+from elt_cli.config import ATHENA_ONLY, CONFIG_KEYS, DEFAULT_CONFIG, Settings, read_config_file
 from elt_cli.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -41,25 +41,48 @@ class App:
     reporter: object
     json: bool
     dry_run: bool
-    lines: list[str] = field(default_factory=list)
+    lines: list = field(default_factory=list)
 
     def echo(self, text: str) -> None:
         """A command's result for stdout, printed once progress is off the terminal."""
         self.lines.append(text)
 
+    def result(self, value) -> None:
+        """What the command gives, as `result` in the --json document."""
+        self.reporter.result = value
+
+    def table(self, headers: list[str], rows: list[tuple]) -> None:
+        """A result table: aligned at a terminal, tab-separated lines for a pipe."""
+        if sys.stdout.isatty():
+            from rich.table import Table
+
+            table = Table(*headers, box=None, pad_edge=False)
+            for row in rows:
+                table.add_row(*map(str, row))
+            self.lines.append(table)
+        else:
+            self.lines += ["\t".join(map(str, row)) for row in rows]
+
     def flush(self, command: str | None, error: BaseException | None) -> None:
-        code, message = outcome(error)
+        code, message = outcome(error, hint=False)
         self.reporter.finish(message)
         if not self.json:
+            from rich.console import Console
+
+            console = Console(soft_wrap=True)
             for line in self.lines:
-                click.echo(line)
+                if isinstance(line, str):
+                    click.echo(line)
+                else:
+                    console.print(line)
         elif not isinstance(error, click.exceptions.Exit):
             # Under --json the document is all of stdout, so `elt --json run | jq` works.
             click.echo(json.dumps(self.reporter.document(command, code, message), indent=2))
 
 
-def outcome(exc: BaseException | None) -> tuple[int, str | None]:
-    """The exit code and one-line message for how a command ended (DESIGN.md's contract)."""
+def outcome(exc: BaseException | None, hint: bool = True) -> tuple[int, str | None]:
+    """The exit code and one-line message for how a command ended (DESIGN.md's contract);
+    `hint`: say how to see the traceback of an unexpected error."""
     if exc is None:
         return EXIT_OK, None
     if isinstance(exc, click.exceptions.Exit):
@@ -75,14 +98,15 @@ def outcome(exc: BaseException | None) -> tuple[int, str | None]:
         return EXIT_INTERRUPTED, "interrupted"
     if isinstance(exc, Terminated):
         return EXIT_TERMINATED, "terminated"
-    return (
-        EXIT_FAILED,
-        f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-    )
+    more = " (run with --debug for the traceback)" if hint else ""
+    return EXIT_FAILED, f"unexpected {type(exc).__name__}: {exc}{more}"
 
 
 class EltGroup(click.Group):
     """Turns every ending into one line on stderr and the exit code of DESIGN.md."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in step order, as they are defined
 
     def invoke(self, ctx: click.Context):
         error: BaseException | None = None
@@ -99,10 +123,19 @@ class EltGroup(click.Group):
         extra.pop("standalone_mode", None)
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv or os.environ.get("ELT_DEBUG", "") not in ("", "0", "false")
-        previous_term, previous_int = _on_signals()
+        restore_signals = signals.install()
         try:
             code = super().main(argv, prog_name or "elt", standalone_mode=False, **extra)
             code = code if isinstance(code, int) else EXIT_OK
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help())  # a bare `elt`: the help, once
+            code = exc.exit_code
+        except click.NoSuchOption as exc:
+            code, message = outcome(_global_option_misplaced(exc, argv) or exc)
+            click.echo(f"Error: {message}", err=True)
+        except click.BadParameter as exc:
+            code, message = outcome(_bad_value(exc) or exc)
+            click.echo(f"Error: {message}", err=True)
         except Exception as exc:
             unexpected = not isinstance(
                 exc, (click.ClickException, click.exceptions.Abort, EltError)
@@ -111,38 +144,73 @@ class EltGroup(click.Group):
                 raise  # unexpected errors must surface in tests, not hide as "Error: ..."
             if debug and not isinstance(exc, click.ClickException):
                 _traceback()
-            code, message = outcome(exc)
+            code, message = outcome(exc, hint=not debug)
             click.echo(f"Error: {message}", err=True)
         except (KeyboardInterrupt, Terminated) as exc:
             code, message = outcome(exc)
             click.echo(f"Error: {message}", err=True)
         finally:
-            with contextlib.suppress(ValueError, TypeError):  # not the main thread
-                signal.signal(signal.SIGTERM, previous_term)
-                signal.signal(signal.SIGINT, previous_int)
+            restore_signals()
         sys.exit(code)
 
 
-def _traceback() -> None:
-    from rich.console import Console
+def _global_option_misplaced(exc: click.NoSuchOption, argv: list[str]) -> BadInput | None:
+    """`elt run --genre Sci-Fi --lake x`: say where a global option goes, with the command
+    line it gives."""
+    options = {o: p for p in cli.params for o in p.opts + p.secondary_opts}
+    if exc.option_name not in options or exc.ctx is None or exc.ctx.parent is None:
+        return None
+    command = exc.ctx.info_name
+    at = argv.index(command)
+    before, after, moved = argv[:at], [], []
+    rest = iter(argv[at + 1 :])
+    for word in rest:
+        name = word.split("=", 1)[0]
+        if name in options:
+            moved.append(word)
+            if "=" not in word and not options[name].is_flag:
+                moved.append(next(rest, ""))
+        else:
+            after.append(word)
+    line = shlex.join(["elt", *before, *moved, command, *after])
+    return BadInput(
+        f"{exc.option_name} is an option of elt itself: put it before the command: {line}"
+    )
 
-    Console(stderr=True).print_exception()
 
-
-def _raise_terminated(signum, frame):
-    raise Terminated()
-
-
-def _on_signals():
-    """SIGTERM unwinds like Ctrl-C, so running queries are stopped on the way out. SIGINT is
-    made to raise KeyboardInterrupt even when the parent started us with it ignored (as a shell
-    does for background jobs), so an interrupt is never a kill that leaves queries running."""
+def _bad_value(exc: click.BadParameter) -> BadInput | None:
+    """A bad setting named by where it came from: `ELT_TIMEOUT=abc: ...`, `elt.toml: timeout
+    = "fast" ...`, not a flag nobody gave."""
+    param, ctx = exc.param, exc.ctx
+    if param is None or ctx is None or not param.name:
+        return None
+    source = ctx.get_parameter_source(param.name)
+    if source == click.core.ParameterSource.ENVIRONMENT:
+        value = os.environ.get(param.envvar, "")
+        where = f"{param.envvar}={value}"
+    elif source == click.core.ParameterSource.DEFAULT_MAP:
+        value = (ctx.default_map or {}).get(param.name)
+        where = f"{ctx.meta.get('config_file', DEFAULT_CONFIG)}: {param.name} = {json.dumps(value)}"
+    else:
+        return None
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated), signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        return previous
-    except ValueError:  # not the main thread
-        return signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+        float(value)
+        reason = re.sub(r"^\S+ (is not)", r"\1", exc.message).rstrip(".")
+    except (TypeError, ValueError):
+        reason = "is not a number" if isinstance(param.type, click.FloatRange) else exc.message
+    return BadInput(f"{where} {reason}")
+
+
+def _traceback() -> None:
+    """rich's traceback at a terminal; Python's plain one in a log file or a pipe."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        Console(stderr=True).print_exception()
+    else:
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -153,10 +221,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) 
         if not (pyproject.is_file() and "[tool.elt]" in pyproject.read_text(errors="replace")):
             return None
         path = pyproject
-    try:
-        ctx.default_map = read_config_file(path)
-    except BadInput as exc:
-        raise click.BadParameter(str(exc), ctx, param) from exc
+    ctx.default_map = read_config_file(path)
     ctx.meta["config_file"] = str(path)
     return str(path)
 
@@ -266,14 +331,14 @@ def global_options(f):
     return f
 
 
-def make_reporter(progress: bool | None, as_json: bool, dry_run: bool):
+def make_reporter(progress: bool | None, as_json: bool, dry_run: bool, root: str):
     """Rich at a terminal, plain timestamped lines otherwise (cron, Airflow, pipes)."""
     from elt_cli.report import PlainReporter, RichReporter
 
     if progress is None:
         progress = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-    show_plan = dry_run and not as_json
-    return RichReporter(show_plan=show_plan) if progress else PlainReporter(show_plan=show_plan)
+    kind = RichReporter if progress else PlainReporter
+    return kind(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
 
 
 @click.group(
@@ -300,9 +365,9 @@ def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **va
     except BadInput as exc:
         raise click.UsageError(str(exc), ctx) from exc
     if ctx.invoked_subcommand in (None, "config"):
-        reporter = make_reporter(False, as_json, dry_run)
+        reporter = make_reporter(False, as_json, dry_run, settings.lake)
     else:
-        reporter = make_reporter(progress, as_json, dry_run)
+        reporter = make_reporter(progress, as_json, dry_run, settings.lake)
     ctx.obj = App(settings, reporter, as_json, dry_run)
 
 
@@ -330,14 +395,16 @@ def open_job(
     app: App,
     *,
     lock: bool = True,
+    raw: bool = False,
     skip_bad_rows: bool = False,
     journal: bool = False,
     resume: bool = False,
 ):
     """Build what a step needs: engine, storage, templates, the lake's lock and (for `run`) its
-    run record. The engine is closed and the lock released on every way out, signals included."""
+    run record. A step that reads raw data (`raw`) finds it before anything changes. The engine
+    is closed and the lock released on every way out, signals included."""
     from elt_cli.engines import open_engine
-    from elt_cli.steps import Job
+    from elt_cli.steps import Job, check_raw_data
     from elt_cli.storage import open_storage
     from elt_cli.templates import Templates
 
@@ -345,7 +412,8 @@ def open_job(
     templates = Templates.load(settings.queries)
     if settings.engine == "local" and not Path(settings.lake).is_dir():
         raise BadInput(
-            f"lake folder {settings.lake} does not exist: run `elt sample-data` or give --lake"
+            f"lake folder {settings.lake} does not exist: give the right --lake, or write "
+            f"sample data there with `elt --lake {shlex.quote(settings.lake)} sample-data`"
         )
     storage = open_storage(settings)
     engine = open_engine(settings, skip_bad_rows)
@@ -358,30 +426,37 @@ def open_job(
         storage = DryRunStorage(storage, app.reporter)
         engine = DryRunEngine(engine, storage, app.reporter)
     engine.reporter = app.reporter
-    held = None
+    job = Job(
+        settings,
+        engine,
+        storage,
+        templates,
+        app.reporter,
+        skip_bad_rows=skip_bad_rows,
+        dry_run=app.dry_run,
+    )
     try:
-        job = Job(settings, engine, storage, templates, app.reporter, skip_bad_rows=skip_bad_rows)
         engine.check_templates(job.sample_statements())
-        if lock and not app.dry_run:
-            from elt_cli.lock import lock_for
-
-            held = lock_for(settings, storage)
-            held.acquire(settings.wait_lock)
-        if journal and not app.dry_run:
+        if raw:
+            check_raw_data(job)
+        if lock:
+            job.hold_lock()
+        if journal:
             from elt_cli.journal import Journal
 
-            job.journal = Journal(storage, settings.layout.state_dir() + "run.json", resume)
-            engine.journal = job.journal
+            # a dry run reads the record, to plan exactly what a run would skip; never writes it
+            record = Journal(storage, settings.layout.state_dir() + "run.json", resume)
+            job.journal = engine.journal = record
         yield job
     finally:
         try:
             engine.close()
         finally:
-            if held is not None:
-                held.release()
+            if job.lock is not None:
+                job.lock.release()
 
 
-@cli.command("ensure-db")
+@cli.command("ensure-db", short_help="Create the database if it is missing; say which it was.")
 @click.pass_obj
 def ensure_db_command(app: App):
     """Create the database if it does not exist, and say which it was."""
@@ -391,17 +466,17 @@ def ensure_db_command(app: App):
         app.echo(steps.ensure_db(job))
 
 
-@cli.command("create-tables")
+@cli.command("create-tables", short_help="Create the movies and ratings tables over the raw files.")
 @click.pass_obj
 def create_tables_command(app: App):
     """Create the movies and ratings external tables over the raw files."""
     from elt_cli import steps
 
-    with open_job(app) as job:
+    with open_job(app, raw=True) as job:
         steps.create_tables(job)
 
 
-@cli.command("build-subset")
+@cli.command("build-subset", short_help="Build each genre's table: its films and average rating.")
 @genre_option
 @skip_bad_rows_option
 @click.pass_obj
@@ -415,11 +490,11 @@ def build_subset_command(app: App, genres, skip_bad_rows):
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(app, skip_bad_rows=skip_bad_rows) as job:
+    with open_job(app, raw=True, skip_bad_rows=skip_bad_rows) as job:
         steps.build_subset(job, subsets)
 
 
-@cli.command("export")
+@cli.command("export", short_help="Write each genre's table as CSV under <lake>/export/.")
 @genre_option
 @click.pass_obj
 def export_command(app: App, genres):
@@ -431,7 +506,7 @@ def export_command(app: App, genres):
         steps.export(job, subsets)
 
 
-@cli.command("move")
+@cli.command("move", short_help="Move each export to its final place in the lake.")
 @genre_option
 @click.pass_obj
 def move_command(app: App, genres):
@@ -440,11 +515,13 @@ def move_command(app: App, genres):
 
     subsets = steps.subsets_for(genres)
     with open_job(app) as job:
-        for final in steps.move(job, subsets):
-            app.echo(final)
+        finals = steps.move(job, subsets)
+    app.result(finals)
+    for final in finals:
+        app.echo(final)
 
 
-@cli.command("run")
+@cli.command("run", short_help="The five steps above, in order.")
 @genre_option
 @click.option(
     "--resume",
@@ -466,12 +543,14 @@ def run_command(app: App, genres, resume, skip_bad_rows):
     from elt_cli import steps
 
     subsets = steps.subsets_for(genres)
-    with open_job(app, skip_bad_rows=skip_bad_rows, journal=True, resume=resume) as job:
-        for final in steps.run(job, subsets):
-            app.echo(final)
+    with open_job(app, raw=True, skip_bad_rows=skip_bad_rows, journal=True, resume=resume) as job:
+        finals = steps.run(job, subsets)
+    app.result(finals)
+    for final in finals:
+        app.echo(final)
 
 
-@cli.command("sample-data")
+@cli.command("sample-data", short_help="Write MovieLens-format sample data into the lake.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 @click.option(
     "--ratings",
@@ -511,20 +590,20 @@ def sample_data_command(app: App, seed, ratings, movies, force):
     )
 
 
-@cli.command("genres")
+@cli.command("genres", short_help="List the genres in the data with their film counts.")
 @skip_bad_rows_option
 @click.pass_obj
 def genres_command(app: App, skip_bad_rows):
     """List the genres in the data with their number of films."""
     from elt_cli import steps
 
-    with open_job(app, lock=False, skip_bad_rows=skip_bad_rows) as job:
-        job.require_database("genres")
-        for genre, films in steps.genres_in_data(job) or []:
-            app.echo(f"{genre}\t{films}")
+    with open_job(app, lock=False, raw=True, skip_bad_rows=skip_bad_rows) as job:
+        found = steps.list_genres(job) or []
+    app.result([{"genre": genre, "films": films} for genre, films in found])
+    app.table(["genre", "films"], found)
 
 
-@cli.command("iam-policy")
+@cli.command("iam-policy", short_help="Print the least IAM policy elt needs on AWS.")
 @click.option(
     "--genre",
     "genres",
@@ -577,20 +656,39 @@ def iam_policy_command(app: App, genres, sample_data):
     app.echo(json.dumps(document, indent=2))
 
 
-@cli.command("config")
+@cli.command("config", short_help="Print the settings and where each one came from.")
 @click.pass_context
 def config_command(ctx: click.Context):
-    """Print the effective settings and where each came from."""
+    """Print the effective settings and where each came from: a flag, an environment variable
+    (named), the config file (named) or the default."""
     app: App = ctx.obj
+    settings = app.settings
     origin = ctx.parent.meta.get("config_file", "")
+    envvars = {p.name: p.envvar for p in cli.params if p.envvar}
+    shown, left_out = {}, []
     for key in CONFIG_KEYS:
-        if not hasattr(app.settings, key):
+        if settings.engine == "local" and key in ATHENA_ONLY:
+            left_out.append(key)
             continue
-        source = app.settings.sources.get(key, "derived")
+        source = settings.sources.get(key, "derived")
         if source == "config file":
             source = origin
-        value = getattr(app.settings, key)
-        app.echo(f"{key} = {'' if value is None else value}\t({source})")
+        elif source == "env":
+            source = f"env {envvars[key]}"
+        value = getattr(settings, key)
+        shown[key] = {"value": None if value is None else str(value), "source": source}
+    if os.environ.get("AWS_ENDPOINT_URL") and settings.engine == "athena":
+        shown["aws_endpoint_url"] = {
+            "value": os.environ["AWS_ENDPOINT_URL"],
+            "source": "env AWS_ENDPOINT_URL",
+        }
+    app.result(shown)
+    app.table(
+        ["setting", "value", "from"],
+        [(k, "" if v["value"] is None else v["value"], v["source"]) for k, v in shown.items()],
+    )
+    if left_out:
+        app.echo(f"(for Athena only, so left out for a local lake: {', '.join(left_out)})")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ checks the values and derives the defaults that depend on other settings.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ CONFIG_KEYS = (
     "wait_lock",
 )
 DEFAULT_CONFIG = "elt.toml"
+# Settings that matter only on Athena (`elt config` leaves them out for a local lake).
+ATHENA_ONLY = ("results", "workgroup", "region", "profile", "poll_max")
 # Top-level lake folders the tool writes to; raw data must not live under them.
 _RESERVED_PREFIXES = ("tables", "export", "_elt", "athena-results")
 
@@ -42,15 +45,14 @@ def read_config_file(path: Path) -> dict:
     except OSError as exc:
         raise BadInput(f"cannot read config file {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"config file {path} is not valid TOML: {exc}") from exc
+        raise BadInput(f"{path} is not valid TOML: {exc}") from exc
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("elt", {})
-    unknown = sorted(set(data) - set(CONFIG_KEYS))
-    if unknown:
-        raise BadInput(
-            f"config file {path}: unknown key(s) {', '.join(unknown)}; "
-            f"known keys: {', '.join(CONFIG_KEYS)}"
-        )
+    for key in data:
+        if key not in CONFIG_KEYS:
+            close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(CONFIG_KEYS)}"
+            raise BadInput(f"{path}: unknown setting {key!r}; {hint}")
     return data
 
 

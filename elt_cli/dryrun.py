@@ -8,7 +8,7 @@ would run (move finds the file export would have written).
 
 from __future__ import annotations
 
-from elt_cli.engines.base import Engine, QueryResult, Statement
+from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 
 
 class DryRunStorage:
@@ -43,6 +43,12 @@ class DryRunStorage:
         self.written.discard(src)
         self.written.add(dst)
 
+    def read_text(self, uri: str) -> str | None:
+        return self.storage.read_text(uri)
+
+    def write_text(self, uri: str, text: str) -> None:
+        """elt's own run record: read for the plan, never written by it."""
+
     def write(self, uri: str) -> None:
         self.reporter.planned("storage", f"write {uri}")
         self.written.add(uri)
@@ -53,6 +59,7 @@ class DryRunEngine(Engine):
         self.engine, self.storage, self.reporter = engine, storage, reporter
         self.name = engine.name
         self.created_database = False
+        self.planned: dict[str, bool] = {}  # tables the plan creates (True) or drops (False)
 
     def database_exists(self, database: str) -> bool:
         return self.created_database or self.engine.database_exists(database)
@@ -65,6 +72,8 @@ class DryRunEngine(Engine):
         return self.engine.owns(uri)
 
     def table_info(self, database: str, name: str):
+        if name in self.planned:
+            return TableInfo(name, "table") if self.planned[name] else None
         return self.engine.table_info(database, name) if self.engine_has(database) else None
 
     def tables(self, database: str, prefix: str):
@@ -79,6 +88,10 @@ class DryRunEngine(Engine):
         for statement in statements:
             self.reporter.planned("sql", statement.sql)
             self.created_database |= statement.template == "create_database"
+            if statement.creates:
+                self.planned[statement.creates] = True
+            elif statement.sql.startswith("DROP TABLE"):  # sql.drop_table's: ... <db>.<table>
+                self.planned[statement.sql.rsplit(".", 1)[1]] = False
             results.append(
                 QueryResult(statement.template, statement.subject, state="PLANNED", rows=None)
             )

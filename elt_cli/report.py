@@ -1,22 +1,34 @@
 """Progress as events. Core code calls a Reporter; the CLI picks which one shows them.
 
-The base Reporter shows nothing and records everything (for `--json` and the summary table);
+The base Reporter shows nothing and records everything (for `--json` and the summary);
 PlainReporter writes one timestamped line per event (cron mail, Airflow task logs);
-RichReporter keeps a live display at a terminal and ends with a summary table.
+RichReporter keeps a live display at a terminal and ends with a summary table. Both end with
+the same closing line: `Done in 1.7 s: 2 files written (980 + 3,756 rows), 9 queries, 0 failed`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TextIO
 
 from elt_cli.statements import QueryResult, Statement
 
 PRICE_PER_TB = 5.0  # USD per TB scanned, Athena's list price in most regions
 MIN_BILLED_BYTES = 10 * 1000**2  # each query is billed at least 10 MB
+FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "INTERRUPTED")
+# How a query's or step's state reads in the summary.
+STATUS = {
+    "SUCCEEDED": "OK",
+    "FAILED": "FAILED",
+    "CANCELLED": "CANCELLED",
+    "INTERRUPTED": "INTERRUPTED",
+    "PLANNED": "PLANNED",
+}
 
 
 def estimated_cost(result: QueryResult) -> float:
@@ -39,6 +51,11 @@ def human_bytes(count: float) -> str:
     return f"{count:.1f} TB"
 
 
+def now_iso() -> str:
+    """The local time with its offset, e.g. 2026-11-26T01:02:03+01:00 (ISO 8601)."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
 @dataclass
 class StepRecord:
     step: str
@@ -46,6 +63,7 @@ class StepRecord:
     started: float
     seconds: float | None = None
     outcome: str = ""
+    status: str = "running"  # running, succeeded, failed, skipped
 
 
 @dataclass
@@ -60,18 +78,42 @@ class QueryRecord:
 
 
 @dataclass
+class Output:
+    step: str
+    subject: str
+    uri: str
+    rows: int | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the summary: a unit of work (a query, or a step's work for one subject)."""
+
+    step: str
+    subject: str
+    status: str
+    seconds: float | None
+    rows: int | None
+    details: str
+
+
+@dataclass
 class Reporter:
     """Records every event; shows nothing."""
 
+    dry_run: bool = False
+    root: str = ""  # the lake: paths are shown relative to it
     steps: list[StepRecord] = field(default_factory=list)
     queries: list[QueryRecord] = field(default_factory=list)
-    outputs: list[dict] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
     plan: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    result: object = None  # what the command gives, for --json
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def current_step(self) -> str:
-        running = [s for s in self.steps if s.seconds is None]
+        running = [s for s in self.steps if s.seconds is None and s.status == "running"]
         return running[-1].step if running else ""
 
     def step_started(self, step: str, detail: str = "") -> None:
@@ -82,7 +124,11 @@ class Reporter:
             if record.step == step and record.seconds is None:
                 record.seconds = time.monotonic() - record.started
                 record.outcome = outcome
+                record.status = "planned" if self.dry_run else "succeeded"
                 break
+
+    def step_skipped(self, step: str, reason: str, detail: str = "") -> None:
+        self.steps.append(StepRecord(step, detail, time.monotonic(), 0.0, reason, "skipped"))
 
     def query_started(self, statement: Statement, query_id: str | None = None) -> QueryRecord:
         record = QueryRecord(
@@ -107,8 +153,16 @@ class Reporter:
     def query_finished(self, record: QueryRecord, result: QueryResult) -> None:
         record.state, record.result = result.state, result
 
-    def output(self, uri: str, rows: int | None = None) -> None:
-        self.outputs.append({"step": self.current_step, "uri": uri, "rows": rows})
+    def output(self, uri: str, rows: int | None = None, subject: str = "") -> None:
+        """A file written (or, in a dry run, that would be)."""
+        self.outputs.append(Output(self.current_step, subject, uri, rows))
+
+    def moved(self, src: str, dst: str, subject: str = "") -> None:
+        """The file at `src` now lives at `dst` (it was written earlier in this command, or
+        before it)."""
+        rows = next((o.rows for o in self.outputs if o.uri == src), None)
+        self.outputs = [o for o in self.outputs if o.uri != src]
+        self.outputs.append(Output(self.current_step, subject, dst, rows))
 
     def retry(self, what: str, attempt: int, wait: float) -> None:
         self.note(f"{what}: throttled, retry {attempt} in {wait:.1f}s")
@@ -122,30 +176,133 @@ class Reporter:
 
     def finish(self, error: str | None = None) -> None:
         """The command is over, whatever its outcome."""
+        for step in self.steps:
+            if step.status == "running":
+                step.status = "failed"
+                step.seconds = time.monotonic() - step.started
 
     # -- summaries --------------------------------------------------------------------------------
 
+    def relative(self, uri: str) -> str:
+        root = self.root.rstrip("/") + "/"
+        return uri[len(root) :] if self.root and uri.startswith(root) else uri
+
+    @property
+    def athena(self) -> bool:
+        return any(q.query_id for q in self.queries)
+
+    def lines(self) -> list[Line]:
+        """The summary: per step, one line per query on Athena (ids and cost matter there),
+        else one per subject (a genre, a table); a file's line names where it is now."""
+        out: list[Line] = []
+        for step in self.steps:
+            if step.status == "skipped":
+                out.append(Line(step.step, step.detail, "SKIPPED", None, None, step.outcome))
+                continue
+            queries = [q for q in self.queries if q.step == step.step]
+            files = {o.subject: o for o in self.outputs if o.step == step.step}
+            if self.athena:
+                out += [self._query_line(step, q) for q in queries]
+            else:
+                subjects = list(dict.fromkeys(q.subject for q in queries))
+                for subject in subjects:
+                    group = [q for q in queries if q.subject == subject]
+                    output = files.pop(subject, None)
+                    out.append(self._group_line(step.step, step.detail, subject, group, output))
+            for subject, output in files.items():
+                out.append(Line(step.step, subject, "OK", None, output.rows, ""))
+            if not queries and not [o for o in self.outputs if o.step == step.step]:
+                status = {"succeeded": "OK", "failed": "FAILED", "planned": "PLANNED"}.get(
+                    step.status, "RUNNING"
+                )
+                out.append(Line(step.step, step.detail, status, step.seconds, None, step.outcome))
+            elif step.outcome and out and out[-1].step == step.step and not out[-1].details:
+                out[-1] = dataclasses.replace(out[-1], details=step.outcome)
+        return out
+
+    def _query_line(self, step: StepRecord, q: QueryRecord) -> Line:
+        r = q.result
+        details = ""
+        if q.query_id:
+            details = q.query_id[:8]  # the whole id is in the log and --json
+            if r and r.statement_type != "DDL":
+                details += f" {human_bytes(r.bytes_scanned)} ${estimated_cost(r):.4f}"
+        rows = r.row_count if r else None
+        return Line(
+            step.step,
+            q.subject or step.detail,
+            STATUS.get(q.state, q.state),
+            r.seconds if r else None,
+            rows,
+            details,
+        )
+
+    def _group_line(
+        self, step: str, detail: str, subject: str, group: list[QueryRecord], output
+    ) -> Line:
+        states = [q.state for q in group]
+        state = next(
+            (s for s in ("INTERRUPTED", "FAILED", "CANCELLED", "RUNNING") if s in states),
+            states[-1],
+        )
+        seconds = sum(q.result.seconds for q in group if q.result)
+        rows = next(
+            (q.result.row_count for q in group if q.result and q.result.row_count is not None), None
+        )
+        if output is not None:
+            rows = output.rows if output.rows is not None else rows
+        return Line(step, subject or detail, STATUS.get(state, state), seconds, rows, "")
+
     def totals(self) -> dict:
-        results = [q.result for q in self.queries if q.result and q.result.query_id]
+        results = [q.result for q in self.queries if q.result]
         return {
-            "queries": len(results),
+            "queries": len(self.queries),
+            "failed": sum(q.state in ("FAILED", "CANCELLED", "INTERRUPTED") for q in self.queries),
+            "seconds": round(time.monotonic() - self.started, 3),
+            "files": len(self.outputs),
+            "rows": [o.rows for o in self.outputs],
             "bytes_scanned": sum(r.bytes_scanned for r in results),
             "cost_usd": round(sum(estimated_cost(r) for r in results), 6),
         }
 
+    def closing_line(self, error: str | None) -> str:
+        """`Done in 1.7 s: 2 files written (980 + 3,756 rows), 9 queries, 0 failed`."""
+        t = self.totals()
+        parts = []
+        if t["files"]:
+            verb = "would be written" if self.dry_run else "written"
+            counted = [r for r in t["rows"] if r is not None]
+            noun = "row" if counted == [1] else "rows"
+            rows = f" ({' + '.join(f'{r:,}' for r in counted)} {noun})" if counted else ""
+            parts.append(f"{t['files']} file{'s' if t['files'] != 1 else ''} {verb}{rows}")
+        if self.dry_run:
+            parts.append(f"{len(self.plan)} planned statements and actions; nothing was changed")
+        else:
+            parts.append(
+                f"{t['queries']} quer{'ies' if t['queries'] != 1 else 'y'}, {t['failed']} failed"
+            )
+        if self.athena:
+            parts.append(f"{human_bytes(t['bytes_scanned'])} scanned, est. ${t['cost_usd']:.4f}")
+        head = "Dry run" if self.dry_run else "Failed after" if error else "Done in"
+        if not self.dry_run:
+            head += f" {t['seconds']:.1f} s"
+        return f"{head}: {', '.join(parts)}"
+
     def document(self, command: str, exit_code: int, error: str | None) -> dict:
-        """The --json summary of the run."""
+        """The --json summary of the command."""
         return {
             "command": command,
             "status": "succeeded" if exit_code == 0 else "failed",
             "exit_code": exit_code,
             "error": error,
+            "dry_run": self.dry_run,
+            "result": self.result,
             "steps": [
                 {
                     "step": s.step,
                     "detail": s.detail,
-                    "status": "succeeded" if s.seconds is not None else "failed",
-                    "seconds": round(s.seconds, 3) if s.seconds is not None else None,
+                    "status": s.status,
+                    "seconds": None if s.seconds is None else round(s.seconds, 3),
                     "outcome": s.outcome,
                 }
                 for s in self.steps
@@ -158,26 +315,29 @@ class Reporter:
                     "query_id": q.query_id,
                     "state": q.state,
                     "seconds": round(q.result.seconds, 3) if q.result else None,
+                    "rows": q.result.row_count if q.result else None,
                     "bytes_scanned": q.result.bytes_scanned if q.result else 0,
                     "cost_usd": round(estimated_cost(q.result), 6) if q.result else 0.0,
                 }
                 for q in self.queries
             ],
-            "outputs": self.outputs,
+            "outputs": [
+                {"step": o.step, "subject": o.subject, "uri": o.uri, "rows": o.rows}
+                for o in self.outputs
+            ],
             "plan": self.plan,
             "notes": self.notes,
             "total": self.totals(),
         }
 
 
-def _query_line(record: QueryRecord) -> str:
+def _query_text(record: QueryRecord) -> str:
     result = record.result
-    text = f"{record.template}"
-    if record.subject:
-        text += f" [{record.subject}]"
-    text += f" {record.state}"
+    text = record.template + (f" [{record.subject}]" if record.subject else "") + f" {record.state}"
     if result:
         text += f" in {result.seconds:.1f}s"
+        if result.row_count is not None:
+            text += f", {result.row_count:,} rows"
         if result.query_id:
             text += (
                 f", query {result.query_id}, {human_bytes(result.bytes_scanned)} scanned, "
@@ -190,44 +350,59 @@ def _query_line(record: QueryRecord) -> str:
 
 @dataclass
 class PlainReporter(Reporter):
-    """One timestamped line per event, no colours or carriage returns, nothing per poll."""
+    """One line per event, `<ISO 8601 time with offset> <step>: <what>`, no colours or
+    carriage returns, nothing per status check; the closing line at the end."""
 
     stream: TextIO = field(default_factory=lambda: sys.stderr)
     plan_stream: TextIO = field(default_factory=lambda: sys.stdout)
     show_plan: bool = True
 
     def _line(self, text: str) -> None:
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}", file=self.stream, flush=True)
+        print(f"{now_iso()} {text}", file=self.stream, flush=True)
 
     def step_started(self, step: str, detail: str = "") -> None:
         super().step_started(step, detail)
-        self._line(f"{step}: started{' ' + detail if detail else ''}")
+        verb = "planning" if self.dry_run else "started"
+        self._line(f"{step}: {verb}{' ' + detail if detail else ''}")
 
     def step_finished(self, step: str, outcome: str = "") -> None:
         super().step_finished(step, outcome)
         seconds = next(s.seconds for s in reversed(self.steps) if s.step == step)
-        self._line(f"{step}: done in {seconds:.1f}s{' - ' + outcome if outcome else ''}")
+        verb = "planned" if self.dry_run else f"done in {seconds:.1f}s"
+        self._line(f"{step}: {verb}{' - ' + outcome if outcome else ''}")
+
+    def step_skipped(self, step: str, reason: str, detail: str = "") -> None:
+        super().step_skipped(step, reason, detail)
+        self._line(f"{step}: {'would skip' if self.dry_run else 'skipped'}, {reason}")
 
     def query_started(self, statement: Statement, query_id: str | None = None) -> QueryRecord:
         record = super().query_started(statement, query_id)
         if query_id:  # on Athena a query has a life worth logging; locally it is just done
-            self._line(f"{record.step}: {_query_line(record)}")
+            self._line(f"{record.step}: {_query_text(record)}")
         return record
 
     def query_state(self, query_id: str, state: str) -> bool:
         changed = super().query_state(query_id, state)
         record = next((q for q in self.queries if q.query_id == query_id), None)
-        if changed and record and state not in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            self._line(f"{record.step}: {_query_line(record)}")
+        if changed and record and state not in FINAL_STATES:
+            self._line(f"{record.step}: {_query_text(record)}")
         return changed
 
     def query_finished(self, record: QueryRecord, result: QueryResult) -> None:
         super().query_finished(record, result)
-        self._line(f"{record.step}: {_query_line(record)}")
+        if result.state != "PLANNED":
+            self._line(f"{record.step}: {_query_text(record)}")
 
-    def output(self, uri: str, rows: int | None = None) -> None:
-        super().output(uri, rows)
-        self._line(f"{self.current_step}: wrote {uri}" + (f" ({rows} rows)" if rows else ""))
+    def output(self, uri: str, rows: int | None = None, subject: str = "") -> None:
+        super().output(uri, rows, subject)
+        verb = "would write" if self.dry_run else "wrote"
+        count = "" if rows is None else f" ({rows:,} row{'s' if rows != 1 else ''})"
+        self._line(f"{self.current_step}: {verb} {uri}{count}")
+
+    def moved(self, src: str, dst: str, subject: str = "") -> None:
+        super().moved(src, dst, subject)
+        verb = "would move" if self.dry_run else "moved"
+        self._line(f"{self.current_step}: {verb} {src} to {dst}")
 
     def note(self, message: str) -> None:
         super().note(message)
@@ -237,24 +412,20 @@ class PlainReporter(Reporter):
         super().planned(kind, text)
         if self.show_plan:
             print(
-                f"-- {self.current_step}\n{text};\n" if kind == "sql" else f"-- {text}\n",
+                f"-- {self.current_step}\n{text};\n" if kind == "sql" else f"-- would {text}\n",
                 file=self.plan_stream,
                 flush=True,
             )
 
     def finish(self, error: str | None = None) -> None:
-        totals = self.totals()
-        if totals["queries"]:
-            self._line(
-                f"total: {totals['queries']} Athena queries, "
-                f"{human_bytes(totals['bytes_scanned'])} scanned, "
-                f"est. ${totals['cost_usd']:.6f}"
-            )
+        super().finish(error)
+        if self.steps:
+            self._line(self.closing_line(error))
 
 
 @dataclass
 class RichReporter(Reporter):
-    """A live display at a terminal (stderr), then a summary table."""
+    """A live display at a terminal (stderr), then the summary table and the closing line."""
 
     show_plan: bool = True
 
@@ -263,7 +434,7 @@ class RichReporter(Reporter):
         from rich.live import Live
 
         self.console = Console(stderr=True)
-        self.out = Console()
+        self.out = Console(soft_wrap=True)  # the plan's SQL keeps its lines, to copy as it is
         self.live = Live(
             console=self.console,
             get_renderable=self._render,
@@ -280,31 +451,38 @@ class RichReporter(Reporter):
 
         now = time.monotonic()
         table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, overflow="ellipsis")
+        table.add_column(no_wrap=True, justify="right")
+        table.add_column(no_wrap=True, overflow="ellipsis")
         for step in self.steps:
-            done = step.seconds is not None
+            done = step.status != "running"
             seconds = step.seconds if done else now - step.started
-            mark = "[green]✓[/]" if done else Spinner("dots", style="cyan")
+            marks = {
+                "succeeded": "[green]✓[/]",
+                "planned": "[cyan]·[/]",
+                "skipped": "[yellow]–[/]",
+                "failed": "[red]✗[/]",
+            }
+            mark = marks[step.status] if done else Spinner("dots", style="cyan")
             table.add_row(
-                mark, f"[bold]{step.step}[/] {step.detail}", f"{seconds:.1f}s", step.outcome
+                mark, f"[bold]{step.step}[/] {step.detail}", f"{seconds or 0:.1f}s", step.outcome
             )
             for query in (q for q in self.queries if q.step == step.step):
                 finished = query.result is not None
                 seconds = query.result.seconds if finished else now - query.started
-                scanned = (
-                    human_bytes(query.result.bytes_scanned) if finished and query.query_id else ""
-                )
                 mark = "  " if finished else Spinner("dots", style="yellow")
                 table.add_row(
                     mark,
                     f"  {query.template} {query.subject}".rstrip(),
                     f"{seconds:.1f}s",
-                    f"{query.state} {scanned}".strip(),
+                    query.state,
                 )
         return table
 
     def note(self, message: str) -> None:
         super().note(message)
-        self.console.print(f"[dim]{message}[/]")
+        self.console.print(f"[dim]{message}[/]", overflow="fold")
 
     def planned(self, kind: str, text: str) -> None:
         from rich.syntax import Syntax
@@ -312,65 +490,45 @@ class RichReporter(Reporter):
         super().planned(kind, text)
         if self.show_plan:
             self.out.print(f"[dim]-- {self.current_step}[/]")
-            self.out.print(
-                Syntax(text + ";", "sql", word_wrap=True) if kind == "sql" else f"[dim]-- {text}[/]"
-            )
+            if kind == "sql":  # highlighted, each line as it is: copied, it runs
+                self.out.print(Syntax(text, "sql").highlight(text + ";"), soft_wrap=True)
+            else:
+                self.out.print(f"[dim]-- would {text}[/]", soft_wrap=True)
 
     def finish(self, error: str | None = None) -> None:
-        from rich.table import Table
-
+        super().finish(error)
         self.live.stop()
         if not self.steps:
             return
-        athena = any(q.query_id for q in self.queries)
-        table = Table(title="summary", title_justify="left")
-        columns = ["step", "query", "genre", "state", "time"]
-        columns += ["query id", "scanned", "cost"] if athena else []
-        for column in columns + ["output"]:
-            table.add_column(
-                column,
-                justify="right" if column in ("time", "scanned", "cost") else "left",
-                overflow="fold",
-            )
-        for step in self.steps:
-            state = "done" if step.seconds is not None else "[red]failed[/]"
-            outputs = "\n".join(o["uri"] for o in self.outputs if o["step"] == step.step)
+        self.console.print(self.summary())
+        if self.outputs:
+            where = f" in {self.root}" if self.root else ""
+            self.console.print(f"{'Would write' if self.dry_run else 'Files'}{where}:")
+            for o in self.outputs:
+                rows = "" if o.rows is None else f" ({o.rows:,} row{'s' if o.rows != 1 else ''})"
+                self.console.print(f"  {self.relative(o.uri)}{rows}", overflow="fold")
+        self.console.print(self.closing_line(error), style="bold", overflow="fold")
+
+    def summary(self):
+        """The summary table: nothing in it wraps mid-word (long values end with …)."""
+        from rich import box
+        from rich.table import Table
+
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+        table.add_column("step", no_wrap=True)
+        table.add_column("for", no_wrap=True, overflow="ellipsis", max_width=18)
+        table.add_column("status", no_wrap=True)
+        table.add_column("time", no_wrap=True, justify="right")
+        table.add_column("rows", no_wrap=True, justify="right")
+        table.add_column("details", overflow="ellipsis", ratio=1, min_width=30)
+        colour = {"OK": "green", "SKIPPED": "yellow", "PLANNED": "cyan"}
+        for line in self.lines():
             table.add_row(
-                step.step,
-                "",
-                "",
-                state,
-                f"{step.seconds or 0:.1f}s",
-                *([""] * 3 if athena else []),
-                outputs,
-                style="bold",
+                line.step,
+                line.subject,
+                f"[{colour.get(line.status, 'red')}]{line.status}[/]",
+                "" if line.seconds is None else f"{line.seconds:.1f}s",
+                "" if line.rows is None else f"{line.rows:,}",
+                line.details,
             )
-            for q in (q for q in self.queries if q.step == step.step):
-                r = q.result
-                extra = (
-                    [
-                        q.query_id or "",
-                        human_bytes(r.bytes_scanned) if r else "",
-                        f"${estimated_cost(r):.6f}" if r else "",
-                    ]
-                    if athena
-                    else []
-                )
-                table.add_row(
-                    "", q.template, q.subject, q.state, f"{r.seconds:.1f}s" if r else "", *extra, ""
-                )
-        if athena:
-            totals = self.totals()
-            table.add_row(
-                "total",
-                f"{totals['queries']} queries",
-                "",
-                "",
-                "",
-                "",
-                human_bytes(totals["bytes_scanned"]),
-                f"${totals['cost_usd']:.6f}",
-                "",
-                style="bold",
-            )
-        self.console.print(table)
+        return table

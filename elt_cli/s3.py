@@ -9,6 +9,8 @@ from elt_cli import aws
 from elt_cli.errors import BadInput, EltError
 from elt_cli.storage import is_hidden
 
+NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+
 
 def split(uri: str) -> tuple[str, str]:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
@@ -21,12 +23,7 @@ class S3Storage:
         self.s3 = client or aws.client(aws.session(settings), "s3")
 
     def _call(self, method: str, what: str, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return aws.call(getattr(self.s3, method), **kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise aws.failure(exc, what) from exc
+        return aws.call(getattr(self.s3, method), what, **kwargs)
 
     def _objects(self, prefix: str):
         bucket, key = split(prefix)
@@ -55,15 +52,10 @@ class S3Storage:
         return sorted(found)
 
     def _head(self, uri: str) -> dict | None:
-        from botocore.exceptions import ClientError
-
         bucket, key = split(uri)
-        try:
-            return aws.call(self.s3.head_object, Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if aws.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise aws.failure(exc, f"cannot read {uri}") from exc
+        return self._call(
+            "head_object", f"cannot read {uri}", missing=NOT_FOUND, Bucket=bucket, Key=key
+        )
 
     def delete_prefix(self, prefix: str) -> int:
         if not prefix.endswith("/") or not self.may_delete(prefix):
@@ -137,16 +129,11 @@ class S3Storage:
 
     def read_versioned(self, uri: str) -> tuple[str, str] | None:
         """The object's text and ETag, or None if there is none."""
-        from botocore.exceptions import ClientError
-
         bucket, key = split(uri)
-        try:
-            answer = aws.call(self.s3.get_object, Bucket=bucket, Key=key)
-        except ClientError as exc:
-            if aws.error_code(exc) in ("404", "NoSuchKey"):
-                return None
-            raise aws.failure(exc, f"cannot read {uri}") from exc
-        return answer["Body"].read().decode("utf-8"), answer["ETag"]
+        answer = self._call(
+            "get_object", f"cannot read {uri}", missing=NOT_FOUND, Bucket=bucket, Key=key
+        )
+        return None if answer is None else (answer["Body"].read().decode("utf-8"), answer["ETag"])
 
     def write_text(self, uri: str, text: str) -> None:
         bucket, key = split(uri)
@@ -170,24 +157,18 @@ class S3Storage:
     def put_if(self, uri: str, text: str, etag: str | None = None) -> bool:
         """Conditional write: only if no object is there (etag None) or it still has `etag`.
         False when another writer got there first."""
-        from botocore.exceptions import ClientError
-
         bucket, key = split(uri)
         condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
-        try:
-            aws.call(
-                self.s3.put_object, Bucket=bucket, Key=key, Body=text.encode("utf-8"), **condition
-            )
-            return True
-        except ClientError as exc:
-            if aws.error_code(exc) in (
-                "PreconditionFailed",
-                "ConditionalRequestConflict",
-                "412",
-                "409",
-            ):
-                return False
-            raise aws.failure(exc, f"cannot write {uri}") from exc
+        answer = self._call(
+            "put_object",
+            f"cannot write {uri}",
+            missing=("PreconditionFailed", "ConditionalRequestConflict", "412", "409"),
+            Bucket=bucket,
+            Key=key,
+            Body=text.encode("utf-8"),
+            **condition,
+        )
+        return answer is not None
 
     def delete(self, uri: str) -> None:
         if not self.may_delete(uri):

@@ -129,7 +129,7 @@ def guard_raw_reads(
         source = exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database))
         rows = exp.select(*(_column(c) for c in columns)).from_(source).where(keep)
         table.replace(rows.subquery(table.alias_or_name))
-    return tree.sql("athena"), tuple(sorted(set(reads)))
+    return tree.sql("athena", pretty=True), tuple(sorted(set(reads)))
 
 
 def malformed_rows(database: str, table: str, columns: list[str]) -> str:
@@ -144,7 +144,7 @@ def malformed_rows(database: str, table: str, columns: list[str]) -> str:
         .group_by(_path())
         .order_by("malformed DESC", "file")
     )
-    return query.sql("athena")
+    return query.sql("athena", pretty=True)
 
 
 def malformed_file(reason: str) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import secrets
+import shlex
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,7 +13,7 @@ from typing import Any
 from elt_cli import sql
 from elt_cli.config import Settings
 from elt_cli.engines.base import Engine, QueryResult, Statement
-from elt_cli.errors import BadInput, EltError, StepFailed
+from elt_cli.errors import BadInput, StepFailed
 from elt_cli.journal import Journal, digest
 from elt_cli.layout import RAW_TABLES, Layout
 from elt_cli.report import Reporter
@@ -59,6 +61,8 @@ class Job:
     reporter: Reporter
     journal: Journal | None = None  # `run` only
     skip_bad_rows: bool = False
+    dry_run: bool = False
+    lock: Any = None  # held by hold_lock, released by the CLI when the command ends
 
     @property
     def layout(self) -> Layout:
@@ -102,6 +106,14 @@ class Job:
             "list_genres": self.select("list_genres")[0],
         }
 
+    def hold_lock(self) -> None:
+        """One writer per lake and database, until the command ends (see lock.py)."""
+        if self.lock is None and not self.dry_run:
+            from elt_cli.lock import lock_for
+
+            self.lock = lock_for(self.settings, self.storage)
+            self.lock.acquire(self.settings.wait_lock)
+
     def require_database(self, step: str) -> None:
         if not self.engine.database_exists(self.database):
             raise StepFailed(
@@ -113,12 +125,12 @@ def ensure_db(job: Job) -> str:
     db = job.database
     job.reporter.step_started("ensure-db", db)
     if job.engine.database_exists(db):
-        outcome = f"database {db} exists: left as it is"
+        outcome = "exists: left as it is"
     else:
-        job.engine.execute(Statement("create_database", sql.create_database(db)))
-        outcome = f"database {db} was missing: created"
+        job.engine.execute(Statement("create_database", sql.create_database(db), db))
+        outcome = "is missing: would be created" if job.dry_run else "was missing: created"
     job.reporter.step_finished("ensure-db", outcome)
-    return outcome
+    return f"database {db} {outcome}"
 
 
 def check_raw_data(job: Job) -> None:
@@ -139,7 +151,9 @@ def create_tables(job: Job) -> None:
     job.engine.execute_many(
         [Statement("drop_table", sql.drop_table(job.database, t), t) for t in RAW_TABLES]
     )
-    job.engine.execute_many([Statement(f"create_{t}_table", job.raw_ddl(t), t) for t in RAW_TABLES])
+    job.engine.execute_many(
+        [Statement(f"create_{t}_table", job.raw_ddl(t), t, creates=t) for t in RAW_TABLES]
+    )
     job.reporter.step_finished("create-tables")
 
 
@@ -199,23 +213,66 @@ def genres_in_data(job: Job) -> list[tuple[str, int]] | None:
     return None if rows is None else [(str(genre), int(films)) for genre, films in rows]
 
 
+def check_genres(subsets: list[Subset], known: list[tuple[str, int]] | None) -> None:
+    """A genre with no films is refused before anything is built, like click answers a
+    mistyped command: with the closest genre there is."""
+    if known is None:
+        return  # a dry run: nothing was asked
+    # genres match case-insensitively: suggest the spelling with the most films
+    names = {genre.lower(): genre for genre, _ in sorted(known, key=lambda gf: gf[1])}
+    for s in subsets:
+        if s.genre.lower() not in names:
+            close = difflib.get_close_matches(s.genre.lower(), list(names), n=1, cutoff=0.6)
+            hint = (
+                f". Did you mean {names[close[0]]!r}?"
+                if close
+                else "; `elt genres` lists the genres in the data"
+            )
+            raise BadInput(f"no films with genre {s.genre!r}{hint}")
+
+
+def raw_tables_exist(job: Job) -> bool:
+    return job.engine.database_exists(job.database) and all(
+        job.engine.table_exists(job.database, t) for t in RAW_TABLES
+    )
+
+
+def list_genres(job: Job) -> list[tuple[str, int]] | None:
+    """`elt genres`: works on a fresh lake too, by doing first what ensure-db and
+    create-tables would (and saying so); otherwise it changes nothing."""
+    check_raw_data(job)
+    if not raw_tables_exist(job):
+        job.reporter.note(
+            "genres: the raw tables are not there yet: making them, as `elt ensure-db` and "
+            "`elt create-tables` do"
+        )
+        job.hold_lock()
+        ensure_db(job)
+        create_tables(job)
+    job.reporter.step_started("genres")
+    found = genres_in_data(job)
+    job.reporter.step_finished(
+        "genres", "" if found is None else f"{len(found)} genres in the data"
+    )
+    return found
+
+
 def new_version() -> str:
     return time.strftime("v%Y%m%dt%H%M%S") + secrets.token_hex(3)
 
 
-def build_subset(job: Job, subsets: list[Subset], version: str | None = None) -> None:
+def version_of(table: str) -> tuple[str, str]:
+    """`sci_fi__v20261126t010203abcdef` -> (`sci_fi`, `v20261126t010203abcdef`)."""
+    view, _, version = table.rpartition("__")
+    return view, version
+
+
+def build_subset(job: Job, subsets: list[Subset], version: str | None = None, known=None) -> None:
     job.require_database("build-subset")
-    job.reporter.step_started("build-subset", ", ".join(s.table for s in subsets))
-    known = genres_in_data(job)
-    if known is not None:
-        names = {genre.lower() for genre, _ in known}
-        unknown = [s.genre for s in subsets if s.genre.lower() not in names]
-        if unknown:
-            listing = ", ".join(f"{g} ({n})" for g, n in known) or "none"
-            raise EltError(
-                f"no films with genre {', '.join(map(repr, unknown))}; "
-                f"genres in the data: {listing}"
-            )
+    if not raw_tables_exist(job):
+        raise StepFailed("build-subset", "the raw tables are not there: run `elt create-tables`")
+    job.reporter.step_started("build-subset", ", ".join(s.genre for s in subsets))
+    check_genres(subsets, known if known is not None else genres_in_data(job))
     # Each build is a new table over a fresh location (so a CTAS never meets old files), then
     # the subset's view is pointed at it in one statement: readers see the old complete version
     # or the new one, never a missing or half-built table. The version readers saw before is
@@ -225,10 +282,10 @@ def build_subset(job: Job, subsets: list[Subset], version: str | None = None) ->
     try:
         read_raw(job, statements)
     except BaseException:
-        _discard(job, [st.creates for st in statements], version)
+        _discard(job, statements, after_failure=True)
         raise
     for st in statements:
-        _publish(job, st.subject, st.creates)
+        _publish(job, st)
     job.reporter.step_finished("build-subset")
 
 
@@ -243,7 +300,7 @@ def _build_statements(job: Job, subsets: list[Subset], version: str) -> list[Sta
             Statement(
                 "build_subset",
                 sql.ctas(job.database, table, select, location),
-                s.table,
+                s.genre,
                 creates=table,
                 reads=reads,
             )
@@ -251,61 +308,77 @@ def _build_statements(job: Job, subsets: list[Subset], version: str) -> list[Sta
     return statements
 
 
-def _publish(job: Job, view: str, table: str) -> None:
+def _publish(job: Job, built: Statement) -> None:
     """Point the view at the new version; keep the version it showed before, drop older ones."""
+    view, version = version_of(built.creates)
     current = job.engine.table_info(job.database, view)
     previous = current.view_of if current and current.kind == "view" else None
     if current and current.kind == "table":
         # The original workflow's CTAS left a plain table under the subset's name, and
         # CREATE OR REPLACE VIEW cannot replace a table. It is external: its data stays.
-        job.engine.execute(Statement("drop_table", sql.drop_table(job.database, view), view))
+        drop = Statement("drop_table", sql.drop_table(job.database, view), built.subject)
+        job.engine.execute(drop)
         job.reporter.note(
             f"build-subset: replaced the table {view} (made by an earlier workflow) with a view; "
             f"its data stays at {current.location or 'its location'}"
         )
-    job.engine.execute(Statement("publish", sql.publish(job.database, view, table), view))
-    _discard(job, [t.name for t in _versions(job, view) if t.name not in (table, previous)], None)
-    keep = {v.split("__", 1)[1] for v in (table, previous) if v}
+    publish = sql.publish(job.database, view, built.creates)
+    job.engine.execute(Statement("publish", publish, built.subject, creates=view))
+    keep = {built.creates, previous}
+    old = [t for t in job.engine.tables(job.database, f"{view}__v") if t.name not in keep]
+    _discard(job, [Statement("drop_old", "", built.subject, creates=t.name) for t in old])
+    kept = {version_of(t)[1] for t in keep if t}
     root = job.layout.table_root(view)
-    for version in {f[len(root) :].split("/", 1)[0] for f in job.storage.list_files(root)} - keep:
-        job.storage.delete_prefix(job.layout.table_data(view, version))  # left by killed runs
+    for folder in {f[len(root) :].split("/", 1)[0] for f in job.storage.list_files(root)} - kept:
+        job.storage.delete_prefix(job.layout.table_data(view, folder))  # left by killed runs
 
 
-def _versions(job: Job, view: str) -> list:
-    return job.engine.tables(job.database, f"{view}__v")
-
-
-def _discard(job: Job, tables: list[str], version: str | None) -> None:
-    """Drop table versions and delete their data. After a failed build this is best effort:
-    the build's own error matters more than one from its clean-up."""
-    for table in tables:
+def _discard(job: Job, built: list[Statement], after_failure: bool = False) -> None:
+    """Drop table versions and delete their data. After a failed (or interrupted) build this
+    discards the half-built versions, best effort: the build's own error matters more."""
+    for st in built:
         try:
-            info = job.engine.table_info(job.database, table)
-            job.engine.execute(Statement("drop_table", sql.drop_table(job.database, table), table))
+            info = job.engine.table_info(job.database, st.creates)
+            label = "discard" if after_failure else "drop_old"
+            job.engine.execute(
+                Statement(label, sql.drop_table(job.database, st.creates), st.subject)
+            )
             if info and info.location:
                 job.storage.delete_prefix(info.location)
-            if version:  # a cancelled CTAS may have written files and made no table
-                job.storage.delete_prefix(job.layout.table_data(table.split("__")[0], version))
+            view, version = version_of(st.creates)
+            if after_failure:  # a cancelled CTAS may have written files and made no table
+                job.storage.delete_prefix(job.layout.table_data(view, version))
+                job.reporter.note(
+                    f"build-subset: discarded the half-built version {st.creates}; the "
+                    f"published {view}, if any, is unchanged"
+                )
         except Exception as exc:
-            if version is None:
+            if not after_failure:
                 raise
-            job.reporter.note(f"build-subset: could not clean up {table}: {exc}")
+            job.reporter.note(f"build-subset: could not clean up {st.creates}: {exc}")
 
 
 def export(job: Job, subsets: list[Subset]) -> None:
     job.require_database("export")
-    job.reporter.step_started("export", ", ".join(s.table for s in subsets))
+    for s in subsets:
+        if not job.engine.table_exists(job.database, s.table):
+            raise StepFailed(
+                "export",
+                f"the {s.genre} subset is not built: run `elt build-subset --genre "
+                f"{shlex.quote(s.genre)}` first",
+            )
+    job.reporter.step_started("export", ", ".join(s.genre for s in subsets))
     for s in subsets:
         job.storage.delete_prefix(job.layout.export_dir(s.table))
         dest = job.layout.export_file(s.table)
-        statement = Statement("export_subset", job.render("export_subset", table=s.table), s.table)
-        result = job.engine.export_csv(statement, dest)
-        job.reporter.output(dest, result.row_count)
+        export = job.render("export_subset", table=s.table)
+        result = job.engine.export_csv(Statement("export_subset", export, s.genre), dest)
+        job.reporter.output(dest, result.row_count, s.genre)
     job.reporter.step_finished("export")
 
 
 def move(job: Job, subsets: list[Subset]) -> list[str]:
-    job.reporter.step_started("move", ", ".join(s.table for s in subsets))
+    job.reporter.step_started("move", ", ".join(s.genre for s in subsets))
     finals = []
     for s in subsets:
         files = job.storage.list_files(job.layout.export_dir(s.table))
@@ -314,11 +387,11 @@ def move(job: Job, subsets: list[Subset]) -> list[str]:
             raise StepFailed(
                 "move",
                 f"expected one export file under {job.layout.export_dir(s.table)}, found {found}: "
-                f"run `elt export --genre {s.genre!r}` first",
+                f"run `elt export --genre {shlex.quote(s.genre)}` first",
             )
         final = job.layout.final_file(s.table)
         job.storage.move(files[0], final)
-        job.reporter.output(final)
+        job.reporter.moved(files[0], final, s.genre)
         finals.append(final)
     job.reporter.step_finished("move")
     return finals
@@ -328,7 +401,15 @@ def run(job: Job, subsets: list[Subset]) -> list[str]:
     """The five steps. With a journal, each finished step is recorded with a digest of the SQL
     it runs (and, for the build, of the raw files); `--resume` skips a step whose digest is
     unchanged, until one step has to run: every step after it runs too."""
-    check_raw_data(job)  # before ensure-db changes anything
+    check_raw_data(job)  # before anything changes
+    known = None
+    if raw_tables_exist(job):  # a mistyped genre is refused before anything changes
+        job.reporter.step_started("genres", ", ".join(s.genre for s in subsets))
+        known = genres_in_data(job)
+        check_genres(subsets, known)
+        job.reporter.step_finished(
+            "genres", "" if known is None else f"{len(known)} genres in the data"
+        )
     journal = job.journal
     names = [s.table for s in subsets]
     fingerprints = [job.storage.fingerprint(job.layout.raw(t)) for t in RAW_TABLES]
@@ -338,7 +419,7 @@ def run(job: Job, subsets: list[Subset]) -> list[str]:
         (
             "build-subset",
             [*fingerprints, *[job.select("build_subset", genre=s.genre)[0] for s in subsets]],
-            lambda: _build_recorded(job, subsets, chain),
+            lambda: _build_recorded(job, subsets, chain, known),
         ),
         (
             "export",
@@ -348,16 +429,17 @@ def run(job: Job, subsets: list[Subset]) -> list[str]:
         ("move", [job.layout.final_file(t) for t in names], lambda: move(job, subsets)),
     ]
     chain, must_run, finals = "", False, [job.layout.final_file(t) for t in names]
+    genres = ", ".join(s.genre for s in subsets)
     for step, parts, action in plan:
         chain = digest(chain, *parts)
         if not must_run and journal and journal.done(step, chain):
-            job.reporter.note(f"{step}: skipped, done by an earlier run with the same SQL and data")
+            job.reporter.step_skipped(step, "done by an earlier run with the same SQL and data")
             continue
         if step == "build-subset" and _unchanged(job, subsets, chain):
             # A subset depends only on its SQL and the raw files: when neither changed since
             # the last build and the tables are there, they already are the result.
-            job.reporter.note(
-                "build-subset: skipped, raw files and SQL unchanged since the last build"
+            job.reporter.step_skipped(
+                step, "raw files and SQL unchanged since the last build", genres
             )
             journal.finished(step, chain)
             continue
@@ -378,7 +460,7 @@ def _unchanged(job: Job, subsets: list[Subset], build_digest: str) -> bool:
     )
 
 
-def _build_recorded(job: Job, subsets: list[Subset], build_digest: str) -> None:
+def _build_recorded(job: Job, subsets: list[Subset], build_digest: str, known) -> None:
     """build_subset, resuming the killed run's build where that is safe: same SQL and raw
     files, and every CTAS of it still running, or finished with its table still there.
     Otherwise a new version: a cancelled CTAS may have left files in its location."""
@@ -391,4 +473,4 @@ def _build_recorded(job: Job, subsets: list[Subset], build_digest: str) -> None:
     version = version or new_version()
     if journal:
         journal.building(version, build_digest)
-    build_subset(job, subsets, version)
+    build_subset(job, subsets, version, known)

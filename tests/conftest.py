@@ -197,6 +197,82 @@ def elt_process(*args, cwd: Path, env: dict | None = None, timeout: float = 120)
     )
 
 
+def starts(sql: str, prefix: str) -> bool:
+    from moto_athena import starts as starts_
+
+    return starts_(sql, prefix)
+
+
+def elt_in_terminal(*args, cwd: Path, columns: int = 80, lines: int = 24) -> tuple[int, str]:
+    """Run `python -m elt_cli` at a pseudo-terminal; its exit code and what it printed there,
+    without escape codes."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", *map(str, args)],
+        cwd=cwd,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+            "COLUMNS": str(columns),
+            "LINES": str(lines),
+            "TERM": "xterm",
+        },
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    output = b""
+    while True:
+        if select.select([master], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif process.poll() is not None:
+            break
+    os.close(master)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", output.decode(errors="replace"))
+    return process.wait(), text
+
+
+def start_elt(*args, cwd: Path | None = None) -> subprocess.Popen:
+    """`python -m elt_cli` in the background, its log readable line by line."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", *map(str, args)],
+        cwd=cwd,
+        env={k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_at(process: subprocess.Popen, text: str, timeout: float = 60) -> bool:
+    """kill -9 the process when a line of its log holds `text`; True if one did. It is
+    killed after `timeout` seconds in any case, so a test never hangs on a line that never
+    comes."""
+    import threading
+
+    watchdog = threading.Timer(timeout, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stderr:
+            if text in line:
+                process.kill()
+                return True
+        return False
+    finally:
+        watchdog.cancel()
+        process.wait()
+
+
 @pytest.fixture
 def awkward_lake(tmp_path) -> Path:
     return make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
@@ -345,7 +421,7 @@ class Moto:
                 )
             )
             for prefix, (scanned, statement_type) in self.stats.items():
-                if sql.startswith(prefix):
+                if starts(sql, prefix):
                     execution.setdefault("Statistics", {})["DataScannedInBytes"] = scanned
                     execution["StatementType"] = statement_type
 

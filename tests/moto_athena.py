@@ -144,7 +144,7 @@ class AthenaRules:
             started.failure = f"Access denied when writing output to url: {output}"
             return
         for prefix, reason in self.failures.items():
-            if execution.query.startswith(prefix):
+            if starts(execution.query, prefix):
                 started.failure = reason
                 return
         try:
@@ -302,7 +302,7 @@ class AthenaRules:
             execution["StatementType"] = "DML"
         if execution["Status"]["State"] != "SUCCEEDED":
             return
-        if any(execution["Query"].startswith(prefix) for prefix in self.hold):
+        if any(starts(execution["Query"], prefix) for prefix in self.hold):
             execution["Status"]["State"] = "RUNNING"  # until it is stopped (then CANCELLED)
             return
         if started.failure:
@@ -319,7 +319,7 @@ class AthenaRules:
         from moto.athena.models import QueryResults
 
         execution = backend.executions[exec_id]
-        rows = next((r for prefix, r in self.results if execution.query.startswith(prefix)), [])
+        rows = next((r for prefix, r in self.results if starts(execution.query, prefix)), [])
         backend.query_results[exec_id] = QueryResults(
             rows=[{"Data": [{} if v is None else {"VarCharValue": v} for v in r]} for r in rows],
             column_info=[{"Name": n, "Type": "varchar"} for n in (rows or [[]])[0]],
@@ -353,6 +353,11 @@ class AthenaRules:
         if encryption == "CSE_KMS":
             body = os.urandom(len(body) + 32)  # ciphertext only a KMS-aware client can read
         self.put(output, body)
+
+
+def starts(sql: str, prefix: str) -> bool:
+    """Whether a statement starts with `prefix`, whatever its line breaks and indents."""
+    return " ".join(sql.split()).startswith(" ".join(prefix.split()))
 
 
 def _table(glue, database: str, name: str) -> dict | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -39,6 +40,10 @@ def athena_results(aws, tmp_path):
     return aws
 
 
+def one_line(sql: str) -> str:
+    return re.sub(r" \)", ")", re.sub(r"\( ", "(", " ".join(sql.split())))
+
+
 def last_line(result) -> str:
     return result.stderr.strip().splitlines()[-1]
 
@@ -62,7 +67,8 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
     assert result.exit_code == 0, result.output
     assert result.stdout == f"s3://lake/{FINAL_KEY}\n"
 
-    queries = aws.queries()
+    sent = aws.queries()
+    queries = [one_line(q) for q in sent]  # elt prints the SQL it generates on lines
     version = queries[6].split("sci_fi__", 1)[1].split()[0]
     assert queries[:3] == [
         "CREATE DATABASE IF NOT EXISTS movielens_elt",
@@ -71,8 +77,8 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
     ]
     # the job's DDL as written, with elt's column for extra fields and invalid data as NULL
     for ddl, table, last in (
-        (queries[3], "movies", "genres STRING"),
-        (queries[4], "ratings", "`timestamp` BIGINT"),
+        (sent[3], "movies", "genres STRING"),
+        (sent[4], "ratings", "`timestamp` BIGINT"),
     ):
         assert ddl.startswith(f"CREATE EXTERNAL TABLE movielens_elt.{table} (\n")
         assert f"  {last},\n  elt_extra STRING\n)" in ddl
@@ -87,13 +93,13 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
         f"SELECT genre, COUNT(*) AS films FROM ({movies}) AS movies "
         "CROSS JOIN UNNEST(SPLIT(genres, '|')) AS t(genre) GROUP BY genre ORDER BY genre"
     )
-    assert queries[6].startswith(
+    assert sent[6].startswith(
         f"CREATE TABLE movielens_elt.sci_fi__{version}\nWITH (format = 'PARQUET', "
-        f"external_location = 's3://lake/tables/movielens_elt/sci_fi/{version}/')\nAS\nSELECT "
+        f"external_location = 's3://lake/tables/movielens_elt/sci_fi/{version}/')\nAS\nSELECT"
     )
     assert f"FROM ({movies}) AS m JOIN ({ratings}) AS r ON r.movieId = m.movieId" in queries[6]
     assert "WHERE CONTAINS(SPLIT(LOWER(m.genres), '|'), LOWER('Sci-Fi'))" in queries[6]
-    assert queries[7:] == [
+    assert sent[7:] == [
         f"CREATE OR REPLACE VIEW movielens_elt.sci_fi AS\n"
         f"SELECT * FROM movielens_elt.sci_fi__{version}",
         "SELECT movie_id, title, year, avg_rating, num_ratings\nFROM movielens_elt.sci_fi\n"
@@ -126,8 +132,8 @@ def test_ensure_db_does_not_create_on_access_denied(elt, aws):
     result = elt("--lake", "s3://lake", "ensure-db")
     assert result.exit_code == 1
     assert last_line(result) == (
-        "Error: ensure-db failed: cannot look up database "
-        "movielens_elt: AccessDeniedException: User is not authorized"
+        "Error: cannot look up database movielens_elt: access denied (AccessDeniedException: "
+        "User is not authorized); `elt iam-policy` prints the permissions elt needs"
     )
     assert aws.queries() == []
 
@@ -254,13 +260,17 @@ def test_each_query_reports_id_data_scanned_and_cost(elt, s3_lake, athena_result
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    build = next(line for line in lines if "build_subset [sci_fi] SUCCEEDED" in line)
+    build = next(line for line in lines if "build_subset [Sci-Fi] SUCCEEDED" in line)
     assert build.endswith("2.5 GB scanned, est. $0.012500")  # $5 per TB
     genres = next(line for line in lines if "list_genres SUCCEEDED" in line)
     assert genres.endswith("1.0 KB scanned, est. $0.000050")  # billed as 10 MB
     ddl = next(line for line in lines if "create_movies_table [movies] SUCCEEDED" in line)
     assert ddl.endswith("0 B scanned, est. $0.000000")
-    assert lines[-1].endswith("total: 9 Athena queries, 2.5 GB scanned, est. $0.012600")
+    assert re.fullmatch(
+        r"\S+ Done in [0-9.]+ s: 1 file written \(10 rows\), 9 queries, 0 failed, "
+        r"2\.5 GB scanned, est\. \$0\.0126",
+        lines[-1],
+    )
 
 
 def test_cancelled_queries_are_billed_and_failed_ones_are_not(elt, s3_lake, athena_results):
@@ -272,17 +282,20 @@ def test_cancelled_queries_are_billed_and_failed_ones_are_not(elt, s3_lake, athe
     result = elt("--lake", s3_lake, "--timeout", "1", "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
     build = next(
-        line for line in result.stderr.splitlines() if "build_subset [sci_fi] CANC" in line
+        line for line in result.stderr.splitlines() if "build_subset [Sci-Fi] CANC" in line
     )
     assert build.endswith("300.0 MB scanned, est. $0.001500")
-    assert "total: 8 Athena queries, 300.0 MB scanned, est. $0.001550" in result.stderr
+    assert re.search(
+        r"Failed after [0-9.]+ s: 8 queries, 1 failed, 300\.0 MB scanned, est\. \$0\.001[56]",
+        result.stderr,
+    )
 
     aws.rules.hold.clear()
     aws.failures["CREATE TABLE movielens_elt.sci_fi__"] = "HIVE_BAD_DATA: Error parsing field"
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
     build = next(
-        line for line in result.stderr.splitlines() if "build_subset [sci_fi] FAIL" in line
+        line for line in result.stderr.splitlines() if "build_subset [Sci-Fi] FAIL" in line
     )
     assert build.endswith("300.0 MB scanned, est. $0.000000")
 
@@ -330,4 +343,50 @@ def test_workgroup_region_and_profile(elt, aws, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     result = elt("--lake", "s3://lake", "--profile", "nobody", "ensure-db")
     assert result.exit_code == 2
-    assert last_line(result) == "Error: AWS profile 'nobody' not found"
+    assert last_line(result) == (
+        "Error: AWS profile 'nobody' not found: check --profile or AWS_PROFILE (`aws configure "
+        "list-profiles` lists them)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "message"),
+    [
+        (
+            {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None},
+            2,
+            "Error: cannot read the settings of Athena workgroup primary: no AWS credentials "
+            "found: set AWS_PROFILE (or --profile) to a configured profile, run `aws "
+            "configure`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ),
+        (
+            {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
+            1,
+            "Error: cannot read the settings of Athena workgroup primary: cannot reach "
+            "http://127.0.0.1:9/: check the network connection, --region and AWS_ENDPOINT_URL",
+        ),
+        (
+            {"AWS_DEFAULT_REGION": None},
+            2,
+            "Error: no AWS region set: give --region, set AWS_REGION, or run `aws configure set "
+            "region <region>`",
+        ),
+    ],
+    ids=["no-credentials", "unreachable", "no-region"],
+)
+def test_aws_set_up_problems_are_one_line_saying_what_to_do(
+    elt, s3_lake, aws, monkeypatch, tmp_path, setup, code, message
+):
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(name, str(tmp_path / "none"))  # no profile to fall back on
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name, value in setup.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+    before = aws.keys()
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert (result.exit_code, last_line(result)) == (code, message)
+    assert "Traceback" not in result.output
+    assert aws.keys() == before and aws.queries() == []

@@ -39,10 +39,18 @@ def test_missing_lake(elt, tmp_path):
     result = elt("--lake", tmp_path / "nowhere", "run", "--genre", "Sci-Fi")
     assert result.exit_code == 2
     assert last_line(result) == (
-        f"Error: lake folder {tmp_path / 'nowhere'} does not exist: "
-        "run `elt sample-data` or give --lake"
+        f"Error: lake folder {tmp_path / 'nowhere'} does not exist: give the right --lake, or "
+        f"write sample data there with `elt --lake {tmp_path / 'nowhere'} sample-data`"
     )
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_an_empty_lake_folder_is_refused_and_left_empty(elt, tmp_path):
+    (tmp_path / "lake").mkdir()
+    result = elt("--lake", tmp_path / "lake", "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 2
+    assert last_line(result).startswith(f"Error: no raw movies files under {tmp_path}/lake/")
+    assert list((tmp_path / "lake").iterdir()) == []
 
 
 def test_lake_that_is_a_file(elt, tmp_path):
@@ -119,16 +127,30 @@ def test_template_the_local_engine_cannot_read(elt, awkward_lake, tmp_path):
     assert snapshot(awkward_lake) == before
 
 
-def test_unknown_genre_lists_the_genres_that_exist(elt, awkward_lake):
-    result = elt("--lake", awkward_lake, "run", "--genre", "Scifi")
-    assert result.exit_code == 1
-    assert last_line(result) == (
-        "Error: no films with genre 'Scifi'; genres in the data: (no genres listed) (1), "
-        "Action (1), Animation (1), Comedy (4), Documentary (1), Drama (5), Fantasy (1), "
-        "Horror (1), IMAX (1), Romance (1), Sci-Fi (10), Sci-Fi-Fantasy (1), War (2), "
-        "comedy (1), sci-fi (1)"
-    )
-    assert not (awkward_lake / "movielens" / "scifi").exists()
+@pytest.mark.parametrize(
+    ("genre", "message"),
+    [
+        ("Sci-fy", "Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?"),
+        ("comdy", "Error: no films with genre 'comdy'. Did you mean 'Comedy'?"),
+        ("Westerns", "Error: no films with genre 'Westerns'; `elt genres` lists the genres in "
+         "the data"),
+    ],
+)  # fmt: skip
+def test_a_mistyped_genre_is_refused_before_anything_changes(elt, awkward_lake, genre, message):
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    before = {k: v for k, v in snapshot(awkward_lake).items() if "run.json" not in k}
+    result = elt("--lake", awkward_lake, "run", "--genre", "Comedy", "--genre", genre)
+    assert result.exit_code == 2
+    assert last_line(result) == message
+    assert {k: v for k, v in snapshot(awkward_lake).items() if "run.json" not in k} == before
+    assert "create-tables" not in result.stderr  # nothing was dropped and made again
+
+
+def test_a_mistyped_genre_on_a_fresh_lake_builds_nothing(elt, awkward_lake):
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-fy")
+    assert result.exit_code == 2
+    assert last_line(result) == "Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?"
+    assert not (awkward_lake / "tables").exists() and not (awkward_lake / "export").exists()
 
 
 @pytest.mark.parametrize(
@@ -154,28 +176,57 @@ def test_genre_is_required(elt, awkward_lake):
 
 
 def test_steps_out_of_order_say_what_to_run(elt, awkward_lake):
-    result = elt("--lake", awkward_lake, "create-tables")
-    assert result.exit_code == 1
-    assert last_line(result) == (
-        "Error: create-tables failed: database movielens_elt does not "
-        "exist: run `elt ensure-db` first"
-    )
-    elt("--lake", awkward_lake, "ensure-db")
-    result = elt("--lake", awkward_lake, "move", "--genre", "Sci-Fi")
-    assert result.exit_code == 1
-    assert last_line(result) == (
-        f"Error: move failed: expected one export file under {awkward_lake}/export/sci_fi/, "
-        "found nothing: run `elt export --genre 'Sci-Fi'` first"
-    )
+    expected = [
+        (["create-tables"], "create-tables failed: database movielens_elt does not exist: run "
+         "`elt ensure-db` first"),
+        (["ensure-db"], None),
+        (["build-subset", "--genre", "Sci-Fi"], "build-subset failed: the raw tables are not "
+         "there: run `elt create-tables`"),
+        (["create-tables"], None),
+        (["export", "--genre", "Sci-Fi"], "export failed: the Sci-Fi subset is not built: run "
+         "`elt build-subset --genre Sci-Fi` first"),
+        (["move", "--genre", "(no genres listed)"], "move failed: expected one export file "
+         f"under {awkward_lake}/export/no_genres_listed/, found nothing: run `elt export "
+         "--genre '(no genres listed)'` first"),
+    ]  # fmt: skip
+    for args, message in expected:
+        result = elt("--lake", awkward_lake, *args)
+        if message is None:
+            assert result.exit_code == 0, result.output
+        else:
+            assert (result.exit_code, last_line(result)) == (1, f"Error: {message}")
 
 
 def test_bad_config_file(elt, awkward_lake, tmp_path):
     (tmp_path / "elt.toml").write_text('lake = "x"\ncolour = "blue"\n')
     result = elt("ensure-db")
     assert result.exit_code == 2
-    assert last_line(result).startswith(
-        "Error: Invalid value for '--config': config file elt.toml: unknown key(s) colour;"
+    assert last_line(result) == (
+        "Error: elt.toml: unknown setting 'colour'; known: engine, lake, database, "
+        "source_prefix, results, workgroup, region, profile, queries, timeout, poll_max, "
+        "wait_lock"
     )
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "message"),
+    [
+        ('databse = "x"\n', {}, "Error: elt.toml: unknown setting 'databse'; did you mean "
+         "'database'?"),
+        ('timeout = "fast"\n', {}, 'Error: elt.toml: timeout = "fast" is not a number'),
+        ("poll_max = -1\n", {}, "Error: elt.toml: poll_max = -1 is not in the range x>0"),
+        ("", {"ELT_TIMEOUT": "abc"}, "Error: ELT_TIMEOUT=abc is not a number"),
+        ("", {"ELT_WAIT_LOCK": "-5"}, "Error: ELT_WAIT_LOCK=-5 is not in the range x>=0"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_is_named_by_where_it_came_from(
+    elt, awkward_lake, tmp_path, toml, env, message
+):
+    (tmp_path / "elt.toml").write_text(toml)
+    before = snapshot(awkward_lake)
+    result = elt("--lake", awkward_lake, "ensure-db", env=env)
+    assert (result.exit_code, last_line(result)) == (2, message)
+    assert snapshot(awkward_lake) == before
 
 
 def test_sample_data_keeps_existing_raw_data(elt, awkward_lake):

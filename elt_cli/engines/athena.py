@@ -93,17 +93,13 @@ def _only_table(sql: str) -> str | None:
 
 def read_workgroup(athena, name: str) -> Workgroup:
     """What the workgroup decides for us, read before anything changes."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        answer = aws.call(athena.get_work_group, WorkGroup=name)
-    except ClientError as exc:
-        if aws.error_code(exc) == "InvalidRequestException":
-            raise BadInput(f"Athena workgroup {name!r} not found: check --workgroup") from exc
-        raise aws.failure(exc, f"cannot read the settings of Athena workgroup {name}") from exc
-    except BotoCoreError as exc:
-        raise aws.failure(exc, f"cannot read the settings of Athena workgroup {name}") from exc
-    if not answer.get("WorkGroup"):
+    answer = aws.call(
+        athena.get_work_group,
+        f"cannot read the settings of Athena workgroup {name}",
+        missing=("InvalidRequestException",),
+        WorkGroup=name,
+    )
+    if not (answer or {}).get("WorkGroup"):
         raise BadInput(f"Athena workgroup {name!r} not found: check --workgroup")
     config = answer["WorkGroup"].get("Configuration", {})
     results = config.get("ResultConfiguration", {})
@@ -154,12 +150,9 @@ class AthenaEngine(Engine):
         )
 
     def _call(self, method: str, what: str, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return aws.call(getattr(self.athena, method), on_retry=self._retrying(method), **kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise aws.failure(exc, what) from exc
+        return aws.call(
+            getattr(self.athena, method), what, on_retry=self._retrying(method), **kwargs
+        )
 
     def _retrying(self, method: str):
         return lambda attempt, wait: self.reporter.retry(method, attempt, wait)
@@ -167,53 +160,41 @@ class AthenaEngine(Engine):
     # -- Engine --------------------------------------------------------------------------------
 
     def database_exists(self, database: str) -> bool:
-        from botocore.exceptions import BotoCoreError, ClientError
+        # Only "not found" means missing. Access denied, throttling that outlasted the
+        # retries, or a network error are errors: never a reason to create the database.
+        def not_found(exc) -> bool:
+            code, message = aws.error_code(exc), aws.describe(exc).lower()
+            return code == "MetadataException" and "not found" in message
 
-        try:
-            aws.call(
-                self.athena.get_database,
-                on_retry=self._retrying("get_database"),
-                CatalogName="AwsDataCatalog",
-                DatabaseName=database,
-            )
-            return True
-        except ClientError as exc:
-            # Only "not found" means missing. Access denied, throttling that outlasted the
-            # retries, or a network error are errors: never a reason to create the database.
-            message = aws.describe(exc)
-            if aws.error_code(exc) == "MetadataException" and "not found" in message.lower():
-                return False
-            raise StepFailed("ensure-db", f"cannot look up database {database}: {message}") from exc
-        except BotoCoreError as exc:
-            raise aws.failure(exc, f"cannot look up database {database}") from exc
+        found = self._call(
+            "get_database",
+            f"cannot look up database {database}",
+            missing=not_found,
+            CatalogName="AwsDataCatalog",
+            DatabaseName=database,
+        )
+        return found is not None
 
     def table_info(self, database: str, name: str) -> TableInfo | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            answer = aws.call(self.glue.get_table, DatabaseName=database, Name=name)
-        except ClientError as exc:
-            if aws.error_code(exc) == "EntityNotFoundException":
-                return None
-            raise aws.failure(exc, f"cannot look up table {database}.{name}") from exc
-        except BotoCoreError as exc:
-            raise aws.failure(exc, f"cannot look up table {database}.{name}") from exc
-        return _table_info(answer["Table"])
+        answer = aws.call(
+            self.glue.get_table,
+            f"cannot look up table {database}.{name}",
+            missing=("EntityNotFoundException",),
+            DatabaseName=database,
+            Name=name,
+        )
+        return None if answer is None else _table_info(answer["Table"])
 
     def tables(self, database: str, prefix: str) -> list[TableInfo]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         found, token = [], None
         while True:
-            try:
-                page = aws.call(
-                    self.glue.get_tables,
-                    DatabaseName=database,
-                    Expression=re.escape(prefix) + ".*",
-                    **({"NextToken": token} if token else {}),
-                )
-            except (ClientError, BotoCoreError) as exc:
-                raise aws.failure(exc, f"cannot list the tables of {database}") from exc
+            page = aws.call(
+                self.glue.get_tables,
+                f"cannot list the tables of {database}",
+                DatabaseName=database,
+                Expression=re.escape(prefix) + ".*",
+                **({"NextToken": token} if token else {}),
+            )
             found += [_table_info(t) for t in page["TableList"] if t["Name"].startswith(prefix)]
             token = page.get("NextToken")
             if not token:

@@ -15,8 +15,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from elt_cli import signals
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
-from elt_cli.errors import StepFailed, TemplateError
+from elt_cli.errors import StepFailed, TemplateError, Terminated
 from elt_cli.sql import EXTRA_COLUMN
 from elt_cli.storage import LocalStorage
 from elt_cli.templates import sql_string
@@ -244,16 +245,18 @@ class LocalEngine(Engine):
         try:
             result = run(statement)
             self._check_rejects(statement.template)
-        except BaseException:
+        except BaseException as exc:
+            # DuckDB turns the exception our signal handler raised into its own RuntimeError
+            interrupted = signals.received()
+            if interrupted is None and isinstance(exc, (KeyboardInterrupt, Terminated)):
+                interrupted = exc
+            state = "INTERRUPTED" if interrupted else "FAILED"
+            seconds = time.monotonic() - started
             self.reporter.query_finished(
-                record,
-                QueryResult(
-                    statement.template,
-                    statement.subject,
-                    "FAILED",
-                    seconds=time.monotonic() - started,
-                ),
+                record, QueryResult(statement.template, statement.subject, state, seconds=seconds)
             )
+            if interrupted is not None and interrupted is not exc:
+                raise interrupted from None
             raise
         result = dataclasses.replace(result, seconds=time.monotonic() - started)
         self.reporter.query_finished(record, result)
@@ -298,7 +301,7 @@ class LocalEngine(Engine):
         label = statement.template
         tree = self.translate(label, statement.sql)
         try:
-            rows = None
+            rows, row_count = None, None
             if isinstance(tree, exp.Create) and tree.kind == "DATABASE":
                 self._create_database(tree.this.name)
             elif isinstance(tree, exp.Drop) and tree.kind == "TABLE":
@@ -307,14 +310,14 @@ class LocalEngine(Engine):
             elif isinstance(tree, exp.Create) and tree.kind == "VIEW":
                 self._create_or_replace_view(label, tree)
             elif isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression:
-                self._create_table_as(label, tree)
+                row_count = self._create_table_as(label, tree)
             elif isinstance(tree, exp.Create) and tree.kind == "TABLE":
                 self._create_external_table(label, tree)
             else:
                 rows = self.con.execute(self._duckdb_sql(tree)).fetchall()
         except self._duckdb_error as exc:
             raise StepFailed(label, _first_lines(str(exc))) from exc
-        return QueryResult(label, statement.subject, rows=rows)
+        return QueryResult(label, statement.subject, rows=rows, row_count=row_count)
 
     def _export_csv(self, statement: Statement, dest: str) -> QueryResult:
         label = statement.template
@@ -436,8 +439,9 @@ class LocalEngine(Engine):
         if self._has_table(table.db, table.name):
             raise StepFailed(label, f"table {table.db}.{table.name} already exists")
         folder.mkdir(parents=True, exist_ok=True)
-        self._copy(tree.expression, folder / "data.parquet", "FORMAT PARQUET")
+        rows = self._copy(tree.expression, folder / "data.parquet", "FORMAT PARQUET")
         self._register(table.db, table.name, {"kind": "parquet", "location": self._rel(location)})
+        return rows
 
     def _create_or_replace_view(self, label: str, tree) -> None:
         view, select = tree.this, tree.expression

@@ -1,0 +1,117 @@
+"""Ctrl-C and SIGTERM while a local query runs, with real processes and real signals: the
+exit codes of the contract (130, 143), the query shown INTERRUPTED, the half-built version
+discarded and said so, the published outputs untouched; and, at a terminal, the live view
+showing the query while it runs."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, make_lake, snapshot
+
+from elt_cli.templates import packaged_queries
+
+FINAL = "movielens/sci_fi/sci_fi-movies.csv"
+
+
+@pytest.fixture
+def slow_queries(tmp_path):
+    """The packaged SQL with a build that takes several seconds on the tiny lake (each rating
+    joined with twenty million numbers), long enough to be interrupted for certain."""
+    folder = tmp_path / "slow-queries"
+    shutil.copytree(packaged_queries(), folder)
+    build = folder / "build_subset.sql"
+    join = "JOIN ${database}.ratings AS r ON r.movieId = m.movieId\n"
+    build.write_text(
+        build.read_text().replace(
+            join, join + "CROSS JOIN UNNEST(sequence(1, 20000000)) AS s (n)\n"
+        )
+    )
+    return folder
+
+
+@pytest.fixture
+def built_lake(tmp_path, elt):
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    assert elt("--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    return lake
+
+
+def env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "word"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_a_signal_during_a_local_query_exits_with_its_code_and_discards_the_build(
+    built_lake, slow_queries, tmp_path, signum, code, word
+):
+    lake = built_lake
+    before = {k: v for k, v in snapshot(lake).items() if "run.json" not in k}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", lake, "--queries", slow_queries,
+         "run", "--genre", "Sci-Fi"],
+        cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    for line in process.stderr:
+        if "build-subset: started" in line:
+            break
+    time.sleep(1.5)  # the build's query runs now (for about 14 s)
+    process.send_signal(signum)
+    _, rest = process.communicate(timeout=60)
+    assert process.returncode == code, rest
+    lines = rest.splitlines()
+    assert lines[-1] == f"Error: {word}"
+    assert " build-subset: build_subset [Sci-Fi] INTERRUPTED in " in rest
+    assert "FAILED" not in rest
+    discarded = [line for line in lines if "discarded the half-built version" in line]
+    assert len(discarded) == 1 and discarded[0].endswith(
+        "; the published sci_fi, if any, is unchanged"
+    )
+    assert {k: v for k, v in snapshot(lake).items() if "run.json" not in k} == before
+
+
+def test_the_live_view_shows_a_long_local_query_running(built_lake, slow_queries, tmp_path):
+    """At a terminal (a pseudo-terminal of 80 x 24 here) the live view shows the query with
+    its state while it runs; Ctrl-C then stops it with 130."""
+    master, slave = pty.openpty()
+    os.set_inheritable(slave, True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", built_lake, "--queries", slow_queries,
+         "run", "--genre", "Sci-Fi"],
+        cwd=tmp_path, env={**env(), "COLUMNS": "80", "LINES": "24", "TERM": "xterm"},
+        stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    screen = b""
+
+    def read(seconds: float) -> None:
+        nonlocal screen
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    screen += os.read(master, 65536)
+                except OSError:  # the process is gone
+                    return
+
+    read(4.0)  # start-up, the quick steps, and into the build's query
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
+    assert re.search(r"build_subset Sci-Fi +\d+\.\ds +RUNNING", text), text[-2000:]
+    process.send_signal(signal.SIGINT)
+    read(0.0)
+    while process.poll() is None:
+        read(0.2)  # keep the terminal drained, or the live view blocks writing to it
+    assert process.returncode == 130
+    os.close(master)
