@@ -5,7 +5,10 @@ ELT    := $(VENV)/bin/elt
 STAMP  := $(VENV)/.installed-stamp
 GENRE  ?= Sci-Fi
 
-.PHONY: help run test bench lint clean
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW      := apache-airflow==3.3.2
+
+.PHONY: help run test test-airflow bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -20,8 +23,14 @@ run: $(STAMP)  ## sample data into ./lake if it has none, then `elt run --genre 
 	test -d lake/movielens/movies || $(ELT) --lake lake sample-data
 	$(ELT) --lake lake run --genre '$(GENRE)'
 
-test: $(STAMP)  ## the test suite
-	$(PYTHON) -m pytest -q
+test: $(STAMP)  ## the test suite, on every core (pytest-xdist)
+	$(PYTHON) -m pytest -q -n auto
+
+test-airflow:  ## the example DAG run by a real Airflow (`airflow dags test`), in its own venv
+	test -x $(AIRFLOW_VENV)/bin/python || python3 -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet '$(AIRFLOW)' -e '.[test]'
+	$(AIRFLOW_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_airflow.py
 
 bench: $(STAMP)  ## the benchmarks (not part of make test)
 	$(PYTHON) bench/run.py
@@ -30,5 +39,5 @@ lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check elt_cli tests bench examples
 	$(VENV)/bin/ruff format --check elt_cli tests bench examples
 
-clean:  ## remove the venv and the local lake
-	rm -rf $(VENV) lake
+clean:  ## remove the venvs and the local lake
+	rm -rf $(VENV) $(AIRFLOW_VENV) lake

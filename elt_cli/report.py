@@ -502,7 +502,7 @@ class RichReporter(Reporter):
             return
         self.console.print(self.summary())
         if self.outputs:
-            where = f" in {self.root}" if self.root else ""
+            where = " in the lake" if self.root else ""
             self.console.print(f"{'Would write' if self.dry_run else 'Files'}{where}:")
             for o in self.outputs:
                 rows = "" if o.rows is None else f" ({o.rows:,} row{'s' if o.rows != 1 else ''})"

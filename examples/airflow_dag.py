@@ -4,6 +4,9 @@ The Variables are the ones the original devday DAGs used:
   s3_dlake       the data lake bucket, e.g. devday-demo-airflow-sql
   athena_db      the Athena database, e.g. movielens_elt
   athena_output  the folder under the bucket for Athena's query results, e.g. athena-results
+and, optionally:
+  elt_lake       the whole lake, when it is not a bucket's root (s3://bucket/prefix, or a
+                 local folder for a trial run on the embedded engine)
 
 `elt` must be installed where the task runs (`pip install elt-cli`, or a requirements.txt on
 MWAA). The task log gets one timestamped line per event. If the task is killed (timeout, manual
@@ -37,7 +40,9 @@ with DAG(
         task_id="elt_run",
         bash_command="elt run " + " ".join(f"--genre '{genre}'" for genre in GENRES),
         env={
-            "ELT_LAKE": "s3://{{ var.value.s3_dlake }}",
+            # Variable elt_lake, when set, names the whole lake (a local folder, or an s3://
+            # bucket with a prefix); else the lake is the bucket s3_dlake, as in the original.
+            "ELT_LAKE": "{{ var.value.get('elt_lake', 's3://' ~ var.value.s3_dlake) }}",
             "ELT_DATABASE": "{{ var.value.athena_db }}",
             "ELT_RESULTS": "s3://{{ var.value.s3_dlake }}/{{ var.value.athena_output }}/",
             "ELT_TIMEOUT": "1800",

@@ -7,6 +7,7 @@ import gzip
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -197,6 +198,21 @@ def elt_process(*args, cwd: Path, env: dict | None = None, timeout: float = 120)
     )
 
 
+def slow_build(folder: Path, multiply: int) -> Path:
+    """The packaged SQL with a build that takes a while on a tiny lake: each rating joined
+    with `multiply` numbers (twenty million: about 14 s here). Long enough to be interrupted,
+    or to overlap another run, for certain."""
+    from elt_cli.templates import packaged_queries
+
+    queries = folder / f"slow-queries-{multiply}"
+    shutil.copytree(packaged_queries(), queries)
+    build = queries / "build_subset.sql"
+    join = "JOIN ${database}.ratings AS r ON r.movieId = m.movieId\n"
+    slow = f"CROSS JOIN UNNEST(sequence(1, {multiply})) AS s (n)\n"
+    build.write_text(build.read_text().replace(join, join + slow))
+    return queries
+
+
 def starts(sql: str, prefix: str) -> bool:
     from moto_athena import starts as starts_
 
@@ -281,6 +297,7 @@ def awkward_lake(tmp_path) -> Path:
 # -- AWS: moto as a real HTTP server -------------------------------------------------------------
 
 MOTO_ACCOUNT = "123456789012"
+MODELS = __import__("botocore.loaders", fromlist=["create_loader"]).create_loader()
 
 
 @pytest.fixture(scope="session")
@@ -309,6 +326,9 @@ class Moto:
         self.calls: list[tuple[str, dict]] = []  # (operation, params) as elt sent them
         self.times: list[float] = []  # when each of them was sent (time.monotonic)
         self.throttles: dict[str, int] = {}  # operation -> how many to answer with throttling
+        self.short_copies = False
+        self.throttle_code = "TooManyRequestsException"  # which throttling answer to give
+        self.states: dict[str, list[str]] = {}  # SQL prefix -> states to show before its own
         self.errors: dict[str, tuple[str, str]] = {}  # operation -> (code, message)
         self.failures = rules.failures  # SQL prefix -> reason the query FAILED with
         # SQL prefix -> (DataScannedInBytes, StatementType) to report; moto reports 0 bytes and
@@ -387,17 +407,26 @@ class Moto:
         client.meta.events.register(f"before-call.{service}", self._inject)
         if service == "athena":
             client.meta.events.register("after-call.athena.GetQueryExecution", self._rewrite)
+        if service == "s3":
+            client.meta.events.register("after-call.s3.CopyObject", self._shorten)
 
     def _record(self, params, model, **_):
         self.calls.append((model.name, dict(params)))
         self.times.append(time.monotonic())
+
+    def _shorten(self, **_):
+        """`short_copies`: each copy S3 makes arrives one byte short (as a copy that broke)."""
+        if self.short_copies:
+            params = next(p for op, p in reversed(self.calls) if op == "CopyObject")
+            body = self.s3.get_object(Bucket=params["Bucket"], Key=params["Key"])["Body"].read()
+            self.s3.put_object(Bucket=params["Bucket"], Key=params["Key"], Body=body[:-1])
 
     def _inject(self, model, params, **_):
         from botocore.awsrequest import AWSResponse
 
         if self.throttles.get(model.name, 0) > 0:
             self.throttles[model.name] -= 1
-            code, message = "TooManyRequestsException", "Rate exceeded"
+            code, message = self.throttle_code, "Rate exceeded"
         elif model.name in self.errors:
             code, message = self.errors[model.name]
         else:
@@ -413,6 +442,9 @@ class Moto:
     def _rewrite(self, parsed, **_):
         for execution in [parsed["QueryExecution"]] if "QueryExecution" in parsed else []:
             sql = execution.get("Query", "")
+            for prefix, states in self.states.items():
+                if starts(sql, prefix) and states:
+                    execution["Status"]["State"] = states.pop(0)
             self.times.append(time.monotonic())
             self.calls.append(
                 (
@@ -450,6 +482,10 @@ def aws(moto_url, monkeypatch):
     original = elt_aws.client
 
     def instrumented(session, service):
+        # one loader for every session: the service models are read from disk once per test
+        # process, not once per command (as a command does once per process anyway)
+        if "AWS_DATA_PATH" not in os.environ:  # a test giving models of its own reads them
+            session._session.register_component("data_loader", MODELS)
         client = original(session, service)
         moto.instrument(client)
         return client

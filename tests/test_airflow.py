@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, expected_subset, make_lake, read_output
 
 from elt_cli.cli import cli
 
@@ -30,3 +34,41 @@ def test_example_dag_imports_with_airflow():
     namespace = runpy.run_path(str(EXAMPLE_DAG))
     task = namespace["dag"].get_task("elt_run")
     assert task.bash_command == "elt run --genre 'Sci-Fi' --genre 'Comedy'"
+
+
+def test_the_example_dag_runs_elt_in_airflow(tmp_path):
+    """`airflow dags test` runs the DAG's BashOperator task for real: `elt run` on a local
+    lake named by the Variable elt_lake, the other Variables as the original workflow had
+    them. Runs where Airflow is installed: `make test-airflow` (CI does)."""
+    pytest.importorskip("airflow")
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",  # `elt` for the task
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAG.parent),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_VAR_ELT_LAKE": str(lake),
+        "AIRFLOW_VAR_S3_DLAKE": "devday-demo-airflow-sql",
+        "AIRFLOW_VAR_ATHENA_DB": "movielens_elt",
+        "AIRFLOW_VAR_ATHENA_OUTPUT": "athena-results",
+    }
+
+    def airflow(*args):
+        done = subprocess.run(
+            [bin_dir / "airflow", *args], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        return done.stdout + done.stderr
+
+    airflow("db", "migrate")
+    log = airflow("dags", "test", "elt_movielens", "2024-01-01")
+    for genre, slug in (("Sci-Fi", "sci_fi"), ("Comedy", "comedy")):
+        assert read_output(lake / f"movielens/{slug}/{slug}-movies.csv") == expected_subset(
+            lake, genre
+        )
+    task = [line for line in log.splitlines() if "SubprocessHook" in line]
+    assert any("Command exited with return code 0" in line for line in task)
+    assert any(re.search(r"Done in \d+\.\d s: 2 files written", line) for line in task)
+    assert not [line for line in task if "\x1b" in line or "\r" in line]  # a plain log

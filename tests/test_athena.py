@@ -138,6 +138,45 @@ def test_ensure_db_does_not_create_on_access_denied(elt, aws):
     assert aws.queries() == []
 
 
+def test_a_query_that_goes_back_from_running_to_queued_is_checked_on(elt, aws):
+    aws.states = {"CREATE DATABASE": ["QUEUED", "RUNNING", "QUEUED", "RUNNING"]}
+    result = elt("--lake", "s3://lake", "ensure-db")
+    assert result.exit_code == 0, result.output
+    states = re.findall(r"create_database \[movielens_elt\] (\w+)", result.stderr)
+    assert states == ["QUEUED", "RUNNING", "QUEUED", "RUNNING", "SUCCEEDED"]
+
+
+def test_genres_are_built_by_queries_started_together_and_checked_together(
+    elt, s3_lake, athena_results
+):
+    aws = athena_results
+    assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
+    assert elt("--lake", s3_lake, "create-tables").exit_code == 0
+    aws.query_time(0.3)
+    aws.calls.clear(), aws.times.clear()
+    aws.results = [("SELECT genre", [["genre", "films"], ["Sci-Fi", "10"], ["Comedy", "4"]])]
+    genres = ["Sci-Fi", "Comedy", "Horror"]
+    aws.results[0][1].append(["Horror", "1"])
+    result = elt("--lake", s3_lake, "build-subset", *[a for g in genres for a in ("--genre", g)])
+    assert result.exit_code == 0, result.output
+    ops = [(op, p) for op, p in aws.calls if op in ("StartQueryExecution", "QueryState")]
+    starts = [i for i, (op, p) in enumerate(ops) if op == "StartQueryExecution"
+              and p["QueryString"].startswith("CREATE TABLE")]  # fmt: skip
+    first_check = next(i for i, (op, _) in enumerate(ops) if op == "QueryState" and i > starts[0])
+    assert len(starts) == 3 and starts[-1] < first_check  # all three started, then checked
+    ctas = {p["QueryString"].split()[2] for op, p in ops if op == "StartQueryExecution"
+            and p["QueryString"].startswith("CREATE TABLE")}  # fmt: skip
+    assert {t.split(".")[1].split("__")[0] for t in ctas} == {"sci_fi", "comedy", "horror"}
+    # checked together: the three took about as long as one (0.6 s each), not three times
+    (begin,) = [t for t, (op, p) in zip(aws.times, aws.calls, strict=True)
+                if op == "StartQueryExecution" and p["QueryString"].startswith("CREATE TABLE")
+                and "sci_fi" in p["QueryString"]]  # fmt: skip
+    ids = {e["QueryExecutionId"] for e in aws.executions() if e["Query"].startswith("CREATE TABLE")}
+    end = max(t for t, (op, p) in zip(aws.times, aws.calls, strict=True)
+              if op == "QueryState" and p["id"] in ids and p["state"] == "SUCCEEDED")  # fmt: skip
+    assert end - begin < 1.5
+
+
 def test_timeout_stops_the_query(elt, aws):
     aws.query_time(60)
     started = time.monotonic()
@@ -164,6 +203,44 @@ def test_throttling_bursts_are_survived(elt, aws):
     # every retry carried the same token, so Athena started the query once
     assert len({p["ClientRequestToken"] for p in starts}) == 1
     assert len(aws.executions()) == 1
+
+
+@pytest.mark.parametrize(
+    "code", ["ThrottlingException", "Throttling", "RequestLimitExceeded", "SlowDown"]
+)
+def test_every_kind_of_throttling_answer_is_retried(elt, s3_lake, aws, code):
+    aws.throttle_code = code
+    aws.throttles = {"GetDatabase": 3, "ListObjectsV2": 3}  # an Athena call, an S3 one
+    result = elt("--lake", s3_lake, "ensure-db")
+    assert result.exit_code == 0, result.output
+    assert len(aws.sent("GetDatabase")) == 4
+    assert result.stderr.count("throttled, retry") == 3  # ensure-db lists nothing in S3
+    listing = elt("--lake", s3_lake, "create-tables")
+    assert listing.exit_code == 0, listing.output
+
+
+def test_the_throttling_wait_grows_with_full_jitter_up_to_a_cap():
+    """The backoff itself, without sleeping: exponential (0.5 s doubling), full jitter (any
+    wait from 0 to the bound), capped at 20 s."""
+    import random
+    from types import SimpleNamespace
+
+    from elt_cli.aws import throttle_wait
+
+    wait = throttle_wait()
+    random.seed(3)
+    for attempt, bound in (
+        (1, 0.5),
+        (2, 1.0),
+        (3, 2.0),
+        (5, 8.0),
+        (6, 16.0),
+        (7, 20.0),
+        (12, 20.0),
+    ):
+        samples = [wait(SimpleNamespace(attempt_number=attempt)) for _ in range(400)]
+        assert 0 <= min(samples) < 0.1 * bound and 0.9 * bound < max(samples) <= bound
+        assert len(set(samples)) > 300  # jittered: concurrent runs do not retry in step
 
 
 def test_throttling_that_never_ends_is_an_error(elt, aws):
@@ -239,6 +316,66 @@ def test_move_keeps_the_old_file_when_the_copy_fails(elt, s3_lake, athena_result
     assert "InternalError" in last_line(result)
     assert aws.get(FINAL_KEY) == good
     assert aws.keys("export/sci_fi/") == ["export/sci_fi/sci_fi.csv"]
+
+
+def test_move_checks_the_copy_is_whole_before_it_deletes_the_export(elt, s3_lake, athena_results):
+    aws = athena_results
+    assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    assert elt("--lake", s3_lake, "export", "--genre", "Sci-Fi").exit_code == 0
+    export = aws.get("export/sci_fi/sci_fi.csv")
+    aws.short_copies = True
+    result = elt("--lake", s3_lake, "move", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        f"Error: copy of s3://lake/export/sci_fi/sci_fi.csv to s3://lake/{FINAL_KEY} is "
+        "incomplete; the source was kept"
+    )
+    assert aws.get("export/sci_fi/sci_fi.csv") == export  # nothing lost: move can run again
+    aws.short_copies = False
+    assert elt("--lake", s3_lake, "move", "--genre", "Sci-Fi").exit_code == 0
+    assert aws.get(FINAL_KEY) == export and aws.keys("export/") == []
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_results_go_where_results_says(elt, s3_lake, athena_results, how):
+    aws = athena_results
+    aws.s3.create_bucket(Bucket="results")
+    where = "s3://results/elt/"
+    args = ["--results", where] if how == "flag" else []
+    env = {"ELT_RESULTS": where} if how == "env" else {}
+    result = elt("--lake", s3_lake, *args, "run", "--genre", "Sci-Fi", env=env)
+    assert result.exit_code == 0, result.output
+    sent = {p["ResultConfiguration"]["OutputLocation"] for p in aws.sent("StartQueryExecution")}
+    assert sent == {where}
+    assert aws.keys("athena-results/") == []
+    pages = aws.s3.list_objects_v2(Bucket="results", Prefix="elt/")["Contents"]
+    assert len(pages) == len(aws.queries())  # one result file per query, there
+    assert aws.get(FINAL_KEY) == csv_bytes(aws.results[1][1])  # the export was read from there
+
+
+def test_an_unchanged_rerun_on_athena_skips_the_build_and_its_scan(elt, s3_lake, athena_results):
+    aws = athena_results
+    aws.results = [aws.results[0], *aws.results]  # the genre check before the second run
+    assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    first = aws.get(FINAL_KEY)
+    aws.calls.clear()
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert "build-subset: skipped, raw files and SQL unchanged since the last build" in (
+        result.stderr
+    )
+    assert not [q for q in aws.queries() if q.startswith("CREATE TABLE")]
+    assert aws.get(FINAL_KEY) == first
+
+
+def test_ensure_db_on_a_network_error_exits_1(elt, aws, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    result = elt("--lake", "s3://lake", "ensure-db")
+    assert result.exit_code == 1
+    assert last_line(result).startswith(
+        "Error: cannot read the settings of Athena workgroup primary: cannot reach "
+        "http://127.0.0.1:9/"
+    )
 
 
 def test_sample_data_uploads_to_an_s3_lake(elt, aws):
@@ -323,6 +460,7 @@ def test_signal_stops_every_running_query(aws, tmp_path, signum, code, word):
     assert process.returncode == code, stderr
     assert stderr.strip().splitlines()[-1] == f"Error: {word}"
     assert [e["Status"]["State"] for e in aws.executions()] == ["CANCELLED"]
+    assert aws.keys("_elt/") == []  # the lake's lock was released on the way out
 
 
 def test_workgroup_region_and_profile(elt, aws, monkeypatch, tmp_path):
@@ -337,8 +475,13 @@ def test_workgroup_region_and_profile(elt, aws, monkeypatch, tmp_path):
     result = elt("--lake", "s3://lake", "--workgroup", "etl", "--region", "eu-west-1", "ensure-db")
     assert result.exit_code == 0, result.output
     assert aws.sent("StartQueryExecution")[0]["WorkGroup"] == "etl"
-    assert len(west.list_query_executions(WorkGroup="etl")["QueryExecutionIds"]) == 1
+    (qid,) = west.list_query_executions(WorkGroup="etl")["QueryExecutionIds"]
     assert aws.athena.list_query_executions()["QueryExecutionIds"] == []  # not us-east-1
+    # the workgroup enforces its result location: the results went there, not to --results
+    execution = west.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+    assert execution["ResultConfiguration"]["OutputLocation"] == f"s3://lake/wg-results/{qid}.csv"
+    assert aws.keys("wg-results/") == [f"wg-results/{qid}.csv"]
+    assert aws.keys("athena-results/") == []
 
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     result = elt("--lake", "s3://lake", "--profile", "nobody", "ensure-db")
@@ -390,3 +533,34 @@ def test_aws_set_up_problems_are_one_line_saying_what_to_do(
     assert (result.exit_code, last_line(result)) == (code, message)
     assert "Traceback" not in result.output
     assert aws.keys() == before and aws.queries() == []
+
+
+def test_the_sql_athena_is_sent_computes_the_contract(elt, s3_lake, athena_results, tmp_path):
+    """moto runs no SQL, so the statements Athena received are run here, verbatim, on DuckDB
+    over the same data: they must give the output contract (independent oracle), in order."""
+    import sqlglot
+
+    from elt_cli import sql
+    from elt_cli.engines.local import LocalEngine
+    from elt_cli.statements import Statement
+
+    assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    sent = athena_results.queries()
+    (ctas,) = [q for q in sent if q.startswith("CREATE TABLE")]
+    export = sent[-1]
+    local = make_lake(tmp_path / "local", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    for step in ("ensure-db", "create-tables"):
+        assert elt("--lake", local, step).exit_code == 0
+    engine = LocalEngine(local)
+    try:
+        select = sqlglot.parse_one(ctas, read="athena").expression.sql("athena")
+        where = str(tmp_path / "built") + "/"
+        engine.execute(Statement("ctas", sql.ctas("movielens_elt", "sci_fi", select, where)))
+        rows = engine.query(Statement("export", export)).rows
+    finally:
+        engine.close()
+    expected = [
+        (r["movie_id"], r["title"], r["year"], float(r["avg_rating"]), r["num_ratings"])
+        for r in expected_subset(local, "Sci-Fi")
+    ]
+    assert rows == expected

@@ -402,3 +402,21 @@ def test_an_unknown_workgroup_is_bad_input(elt, s3_lake, aws):
     assert result.exit_code == 2
     assert last_line(result) == "Error: Athena workgroup 'nope' not found: check --workgroup"
     assert aws.queries() == []
+
+
+def test_kill_9_during_a_build_on_s3_then_a_plain_rerun(elt, s3_lake, results, expected):
+    """The killed run leaves its lock (its pid is dead on this host: taken over), a CTAS
+    still running and its files; a plain re-run completes and clears what was left."""
+    aws = results
+    aws.results = [GENRES, *aws.results]
+    aws.rules.hold.add(CTAS)
+    assert kill_at(start_elt("--lake", s3_lake, "run", "--genre", "Sci-Fi"), "[Sci-Fi] RUNNING")
+    assert "_elt/movielens_elt/lock.json" in aws.keys()
+    (killed,) = {k.split("/")[3] for k in aws.keys("tables/movielens_elt/sci_fi/")}
+    aws.rules.hold.clear()
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert aws.get(FINAL_KEY) == csv_bytes(expected)
+    versions = {k.split("/")[3] for k in aws.keys("tables/movielens_elt/sci_fi/")}
+    assert killed not in versions and versions == {view_target(aws).split("__")[1]}
+    assert "_elt/movielens_elt/lock.json" not in aws.keys()

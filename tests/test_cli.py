@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -162,3 +163,101 @@ def test_debug_drops_the_hint_to_run_with_debug(elt, awkward_lake, monkeypatch):
         "traceback)"
     )
     assert last_line(debug) == "Error: unexpected ValueError: something no one expected"
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_the_engine_can_be_named_and_must_fit_the_lake(elt, awkward_lake, how):
+    def engine(name, lake):
+        if how == "flag":
+            return elt("--engine", name, "--lake", lake, "ensure-db")
+        return elt("--lake", lake, "ensure-db", env={"ELT_ENGINE": name})
+
+    assert engine("local", awkward_lake).exit_code == 0
+    wrong = engine("athena", awkward_lake)
+    assert (wrong.exit_code, last_line(wrong)) == (
+        2,
+        "Error: the athena engine needs an s3://bucket[/prefix] lake (see `elt --help`)",
+    )
+    wrong = engine("local", "s3://my-lake")
+    assert (wrong.exit_code, last_line(wrong)) == (
+        2,
+        "Error: the local engine needs a local lake folder, not an s3:// URI (see `elt --help`)",
+    )
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_a_config_file_can_be_named(elt, tmp_path, how):
+    path = tmp_path / "conf" / "team.toml"
+    path.parent.mkdir()
+    path.write_text('database = "team_db"\n')
+    if how == "flag":
+        result = elt("--config", path, "config")
+    else:
+        result = elt("config", env={"ELT_CONFIG": str(path)})
+    assert settings_of(result)["database"] == ("team_db", str(path))
+
+
+def test_elt_debug_in_the_environment_shows_tracebacks(elt, tmp_path):
+    result = elt("--lake", tmp_path / "missing", "ensure-db", env={"ELT_DEBUG": "1"})
+    assert result.exit_code == 2
+    assert "Traceback (most recent call last):" in result.stderr
+
+
+def test_timeout_poll_max_and_wait_lock_come_from_the_environment(elt, awkward_lake, aws):
+    settings = settings_of(
+        elt(
+            "--lake", "s3://lake", "config",
+            env={"ELT_TIMEOUT": "7", "ELT_POLL_MAX": "0.5", "ELT_WAIT_LOCK": "3"},
+        )
+    )  # fmt: skip
+    assert settings["timeout"] == ("7.0", "env ELT_TIMEOUT")
+    assert settings["poll_max"] == ("0.5", "env ELT_POLL_MAX")
+    assert settings["wait_lock"] == ("3.0", "env ELT_WAIT_LOCK")
+    aws.rules.hold.add("CREATE DATABASE")
+    result = elt("--lake", "s3://lake", "ensure-db", env={"ELT_TIMEOUT": "1"})
+    assert result.exit_code == 1 and "timed out after 1s and was stopped" in last_line(result)
+
+
+def test_no_progress_at_a_terminal_gives_the_plain_log(awkward_lake, tmp_path):
+    from conftest import elt_in_terminal
+
+    code, text = elt_in_terminal("--lake", awkward_lake, "--no-progress", "ensure-db", cwd=tmp_path)
+    assert code == 0
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines[0].split(" ", 1)[1] == "ensure-db: started movielens_elt"
+    assert "step " not in text  # no summary table
+
+
+@pytest.mark.parametrize("no_color", [True, False])
+def test_no_color_is_honoured_at_a_terminal(awkward_lake, tmp_path, no_color):
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "NO_COLOR")}
+    env.update({"TERM": "xterm-256color", "COLUMNS": "80"})
+    if no_color:
+        env["NO_COLOR"] = "1"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", str(awkward_lake), "run", "--genre", "Sci-Fi"],
+        env=env, cwd=tmp_path, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    output = b""
+    while process.poll() is None or select.select([master], [], [], 0.1)[0]:
+        if select.select([master], [], [], 0.1)[0]:
+            try:
+                output += os.read(master, 65536)
+            except OSError:
+                break
+    os.close(master)
+    assert process.wait() == 0
+    # a colour is an SGR code 30-38 or 90-97 (bold or dim are not colours, and stay)
+    colours = [
+        code
+        for sgr in re.findall(rb"\x1b\[([0-9;]*)m", output)
+        for code in sgr.split(b";")
+        if code and (30 <= int(code) <= 38 or 90 <= int(code) <= 97)
+    ]
+    assert bool(colours) is not no_color

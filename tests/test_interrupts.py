@@ -9,34 +9,20 @@ import os
 import pty
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, make_lake, snapshot
-
-from elt_cli.templates import packaged_queries
+from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, make_lake, slow_build, snapshot
 
 FINAL = "movielens/sci_fi/sci_fi-movies.csv"
 
 
 @pytest.fixture
 def slow_queries(tmp_path):
-    """The packaged SQL with a build that takes several seconds on the tiny lake (each rating
-    joined with twenty million numbers), long enough to be interrupted for certain."""
-    folder = tmp_path / "slow-queries"
-    shutil.copytree(packaged_queries(), folder)
-    build = folder / "build_subset.sql"
-    join = "JOIN ${database}.ratings AS r ON r.movieId = m.movieId\n"
-    build.write_text(
-        build.read_text().replace(
-            join, join + "CROSS JOIN UNNEST(sequence(1, 20000000)) AS s (n)\n"
-        )
-    )
-    return folder
+    return slow_build(tmp_path, 8_000_000)  # about 6 s
 
 
 @pytest.fixture
@@ -67,7 +53,7 @@ def test_a_signal_during_a_local_query_exits_with_its_code_and_discards_the_buil
     for line in process.stderr:
         if "build-subset: started" in line:
             break
-    time.sleep(1.5)  # the build's query runs now (for about 14 s)
+    time.sleep(1.0)  # the build's query runs now (for about 6 s)
     process.send_signal(signum)
     _, rest = process.communicate(timeout=60)
     assert process.returncode == code, rest
@@ -80,6 +66,7 @@ def test_a_signal_during_a_local_query_exits_with_its_code_and_discards_the_buil
         "; the published sci_fi, if any, is unchanged"
     )
     assert {k: v for k, v in snapshot(lake).items() if "run.json" not in k} == before
+    assert not (lake / "_elt/movielens_elt/lock").exists()  # the lock was released
 
 
 def test_the_live_view_shows_a_long_local_query_running(built_lake, slow_queries, tmp_path):
@@ -106,7 +93,7 @@ def test_the_live_view_shows_a_long_local_query_running(built_lake, slow_queries
                 except OSError:  # the process is gone
                     return
 
-    read(4.0)  # start-up, the quick steps, and into the build's query
+    read(3.0)  # start-up, the quick steps, and into the build's query
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
     assert re.search(r"build_subset Sci-Fi +\d+\.\ds +RUNNING", text), text[-2000:]
     process.send_signal(signal.SIGINT)

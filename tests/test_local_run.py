@@ -171,14 +171,23 @@ def test_genre_values_are_literal_text_not_sql(elt, tmp_path, genre):
     assert elt("--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0  # tables intact
 
 
-def test_average_rounds_exact_ties_half_up(elt, tmp_path):
-    # 559 / 160 = 3.49375 exactly; the double nearest to it lies just below, so round(avg(), 4)
-    # would give 3.4937.
-    ratings = [(u, 9, 3.5) for u in range(158)] + [(900, 9, 3.0), (901, 9, 3.0)]
-    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, ratings)
+@pytest.mark.parametrize(
+    ("ratings", "average"),
+    [
+        # 559 / 160 = 3.49375 exactly; the double nearest to it lies just below, so
+        # round(avg(), 4) would give 3.4937
+        ([3.5] * 158 + [3.0] * 2, "3.4938"),
+        ([4.5] * 79 + [5.0], "4.50625"),  # 360.5 / 80 = 4.50625: the 5 is in the fifth place
+        ([1.0] * 159 + [0.5], "0.99688"),  # 159.5 / 160 = 0.996875
+        ([2.0, 2.5, 2.5, 2.5], "2.375"),  # exact, nothing to round
+    ],
+)
+def test_average_rounds_exact_ties_half_up(elt, tmp_path, ratings, average):
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, [(u, 9, r) for u, r in enumerate(ratings)])
     assert elt("--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
     (row,) = read_output(lake / FINAL)
-    assert row["avg_rating"] == Decimal("3.4938") and row["num_ratings"] == 160
+    expected = Decimal(average).quantize(Decimal("0.0001"), rounding="ROUND_HALF_UP")
+    assert row["avg_rating"] == expected and row["num_ratings"] == len(ratings)
     assert [row] == expected_subset(lake, "Sci-Fi")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -22,11 +24,13 @@ from conftest import (
     kill_at,
     make_lake,
     read_output,
+    slow_build,
     snapshot,
     start_elt,
     write_csv,
 )
 
+from elt_cli.errors import EltError
 from elt_cli.lock import LocalLock, S3Lock
 from elt_cli.s3 import S3Storage
 
@@ -63,11 +67,12 @@ def test_failing_rebuild_leaves_the_old_outputs_byte_for_byte(elt, awkward_lake)
 
 @pytest.fixture(scope="module")
 def big_lake(tmp_path_factory):
-    """A lake big enough (2M ratings) that each step takes a moment, after one good run."""
+    """A lake big enough (500,000 ratings) that each step takes a moment, after one good
+    run."""
     root = tmp_path_factory.mktemp("big")
     lake = root / "lake"
     for args in (
-        ["sample-data", "--ratings", "2000000", "--movies", "3000"],
+        ["sample-data", "--ratings", "500000", "--movies", "3000"],
         ["run", "--genre", "Sci-Fi"],
     ):
         done = elt_process("--lake", lake, *args, cwd=root)
@@ -110,6 +115,49 @@ def test_kill_9_at_any_moment_then_a_plain_rerun(big_lake, tmp_path, moment):
     assert versions == {n.split("__")[1] for n in tables if n.startswith("sci_fi__")}
     assert len(versions) <= 2 and tables["sci_fi"]["of"].split("__")[1] in versions
     assert [p.name for p in (lake / "export").rglob("*") if p.is_file()] == []
+
+
+def test_a_local_move_is_a_rename_so_readers_never_see_half_a_file(elt, awkward_lake):
+    """os.replace keeps the file (its inode) and swaps the name in one step; a copy then
+    delete would write the final file a block at a time."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    assert elt("--lake", awkward_lake, "export", "--genre", "Sci-Fi").exit_code == 0
+    export = awkward_lake / "export/sci_fi/sci_fi.csv"
+    inode = export.stat().st_ino
+    assert elt("--lake", awkward_lake, "move", "--genre", "Sci-Fi").exit_code == 0
+    assert (awkward_lake / FINAL).stat().st_ino == inode and not export.exists()
+
+
+def test_readers_see_the_previous_complete_version_during_a_rebuild(elt, awkward_lake, tmp_path):
+    """A reader of the subset while a rebuild runs (a slow one, about 2 s) gets the previous
+    version, whole; once the view switches, the previous version's files are still there."""
+    from elt_cli.engines.local import LocalEngine
+    from elt_cli.statements import Statement
+
+    def read() -> list:
+        engine = LocalEngine(awkward_lake)
+        try:
+            rows = engine.query(Statement("read", "SELECT * FROM movielens_elt.sci_fi")).rows
+        finally:
+            engine.close()
+        return sorted(rows)
+
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    before = read()
+    (previous,) = (awkward_lake / "tables/movielens_elt/sci_fi").iterdir()
+    with (awkward_lake / "movielens/ratings/ratings-1.csv").open("a") as f:
+        f.write("9,9,1.0,1\n")  # Alien gets another rating
+    slow = slow_build(tmp_path, 3_000_000)
+    rebuild = start_elt("--lake", awkward_lake, "--queries", slow, "run", "--genre", "Sci-Fi")
+    for line in rebuild.stderr:
+        if "build-subset: started" in line:
+            break
+    time.sleep(0.5)
+    assert read() == before  # during the rebuild: the previous version, whole
+    assert rebuild.wait(timeout=120) == 0
+    after = read()
+    assert after != before and len(after) == len(before)
+    assert any(previous.iterdir())  # kept for a query that was scanning it
 
 
 # -- resumable runs ----------------------------------------------------------------------------
@@ -226,29 +274,30 @@ def test_second_local_run_exits_naming_the_holder(elt, awkward_lake):
     assert not (awkward_lake / "_elt/movielens_elt/lock").exists()  # released on the way out
 
 
-def test_two_local_runs_at_once(awkward_lake, tmp_path):
-    args = [
-        sys.executable,
-        "-m",
-        "elt_cli",
-        "--lake",
-        str(awkward_lake),
-        "--wait-lock",
-        "60",
-        "run",
-        "--genre",
-        "Sci-Fi",
-    ]
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-    runs = [
-        subprocess.Popen(args, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
-    for run in runs:
-        _, stderr = run.communicate(timeout=120)
-        assert run.returncode == 0, stderr
+def test_a_second_local_run_gives_up_or_waits_its_turn(awkward_lake, tmp_path):
+    """While one run builds (a slow build: about 2 s), a second one with --wait-lock 0 exits 1
+    naming the holder; one with --wait-lock 60 starts only once the first is done."""
+    slow = slow_build(tmp_path, 3_000_000)
+    first = start_elt("--lake", awkward_lake, "--queries", slow, "run", "--genre", "Sci-Fi")
+    for line in first.stderr:
+        if "build-subset: started" in line:
+            break
+    impatient = elt_process("--lake", awkward_lake, "run", "--genre", "Sci-Fi", cwd=tmp_path)
+    assert impatient.returncode == 1
+    assert f"is locked by {getpass.getuser()}@{socket.gethostname()} pid {first.pid} since " in (
+        impatient.stderr
+    )
+    patient = start_elt(
+        "--lake", awkward_lake, "--wait-lock", "60", "run", "--genre", "Sci-Fi", cwd=tmp_path
+    )
+    rest = first.stderr.read()
+    assert first.wait(timeout=120) == 0, rest
+    _, log = patient.communicate(timeout=120)
+    assert patient.returncode == 0, log
+    first_ended = datetime.fromisoformat(rest.splitlines()[-1].split()[0])
+    second_started = datetime.fromisoformat(log.splitlines()[0].split()[0])
+    assert second_started >= first_ended.replace(microsecond=0)
     assert read_output(awkward_lake / FINAL) == expected_subset(awkward_lake, "Sci-Fi")
-    assert len(list((awkward_lake / "tables/movielens_elt/sci_fi").iterdir())) == 1
 
 
 def test_s3_lock_held_by_a_live_run_is_respected(elt, s3_lake, aws):
@@ -300,12 +349,27 @@ def test_s3_lock_admits_one_of_two_at_once(aws, moto_url):
 
     first, second = make(), make()
     first.acquire(0)
-    with pytest.raises(Exception, match="is locked by"):
+    with pytest.raises(EltError, match=r"^db is locked by .* \(waited 0\.6s; give --wait-lock"):
         second.acquire(0.6)
     first.release()
     second.acquire(0)
     second.release()
     assert aws.keys("_elt/") == []
+
+
+def test_an_s3_lock_is_released_only_by_the_run_that_holds_it(aws, moto_url):
+    """A run whose lock was taken over (it was older than 12 hours, or its holder seemed
+    dead) must not delete the new holder's lock when it ends."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+    storage = S3Storage(lambda uri: "/_elt/" in uri, None, client=client)
+    lock = S3Lock(storage, "s3://lake/_elt/db/lock.json", "db")
+    lock.acquire(0)
+    theirs = {"owner": "bob", "host": "h", "pid": 1, "started": time.time(), "token": "theirs"}
+    aws.put("_elt/db/lock.json", json.dumps(theirs).encode())
+    lock.release()
+    assert json.loads(aws.get("_elt/db/lock.json"))["token"] == "theirs"
 
 
 # -- hostile and broken input ------------------------------------------------------------------
@@ -467,6 +531,23 @@ def test_a_csv_table_with_opencsvserdes_default_escape_is_refused(elt, awkward_l
     assert snapshot(awkward_lake) == before
 
 
+def test_genres_refuses_or_skips_malformed_movies_rows(elt, tmp_path):
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    (lake / "movielens/movies/more.csv").write_text("movieId,title,genres\n77,Short Row\n")
+    refused = elt("--lake", lake, "genres")
+    assert refused.exit_code == 1
+    assert last_line(refused).startswith(
+        f"Error: list_genres failed: 1 malformed row(s) in the raw data, first "
+        f"{lake}/movielens/movies/more.csv line 2"
+    )
+    skipped = elt("--lake", lake, "genres", "--skip-bad-rows")
+    assert skipped.exit_code == 0, skipped.output
+    assert "Sci-Fi\t10\n" in skipped.stdout
+    assert f"list_genres: skipped 1 malformed row(s), first {lake}/movielens/movies/more.csv" in (
+        skipped.stderr
+    )
+
+
 def test_bad_gzip_member_names_the_file(elt, awkward_lake):
     gz = awkward_lake / "movielens/ratings/part-2/ratings-2.csv.gz"
     gz.write_bytes(gz.read_bytes()[:20])
@@ -478,18 +559,22 @@ def test_bad_gzip_member_names_the_file(elt, awkward_lake):
 # -- secrets -----------------------------------------------------------------------------------
 
 
-def test_no_secret_is_ever_printed(elt, aws, monkeypatch):
+def test_no_secret_is_ever_printed(elt, s3_lake, aws, monkeypatch):
     secret = "wJalrXUtnFEMI-SECRET-K7MDENG"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     monkeypatch.setenv("AWS_SESSION_TOKEN", "TOKEN-" + secret)
     aws.errors["GetDatabase"] = ("AccessDeniedException", "not authorized")
-    for args in (
-        ["--debug", "ensure-db"],
-        ["--json", "ensure-db"],
-        ["config"],
-        ["--debug", "--dry-run", "run", "--genre", "Sci-Fi"],
+    denied = "cannot look up database movielens_elt: access denied (AccessDeniedException"
+    for args, code, expected in (
+        (["--debug", "ensure-db"], 1, denied),
+        (["--json", "ensure-db"], 1, denied),
+        (["config"], 0, "lake\ts3://lake\tflag"),
+        (["--debug", "--dry-run", "run", "--genre", "Sci-Fi"], 1, denied),
     ):
         result = elt("--lake", "s3://lake", *args)
+        assert result.exit_code == code, (args, result.output)
+        assert expected in result.output, (args, result.output)
+        assert "Traceback" in result.stderr or "--debug" not in args  # the traceback was there
         assert secret not in result.output, args
 
 

@@ -208,3 +208,16 @@ def test_tiny_and_empty_sizes(tmp_path: Path) -> None:
     assert read_csv(s.paths[1]) == [["userId", "movieId", "rating", "timestamp"]]
     with pytest.raises(ValueError):
         generate(tmp_path, ratings=-1)
+
+
+def test_force_replaces_the_raw_files_and_nothing_else(elt, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    assert elt("--lake", lake, "sample-data", "--movies", "200", "--ratings", "500").exit_code == 0
+    (lake / "movielens/ratings/extra.csv").write_text("userId,movieId,rating,timestamp\n")
+    first = (lake / "movielens/ratings/ratings.csv").read_bytes()
+    refused = elt("--lake", lake, "sample-data", "--movies", "200", "--ratings", "600")
+    assert refused.exit_code == 2 and (lake / "movielens/ratings/ratings.csv").read_bytes() == first
+    forced = elt("--lake", lake, "sample-data", "--movies", "200", "--ratings", "600", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert (lake / "movielens/ratings/ratings.csv").read_bytes().count(b"\n") == 601
+    assert (lake / "movielens/ratings/extra.csv").exists()
