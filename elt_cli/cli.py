@@ -41,6 +41,7 @@ class App:
     reporter: object
     json: bool
     dry_run: bool
+    spec: object = None  # the job (job.JobSpec)
     lines: list = field(default_factory=list)
 
     def echo(self, text: str) -> None:
@@ -252,16 +253,12 @@ _OPTIONS = [
     click.option(
         "--database",
         envvar="ELT_DATABASE",
-        default="movielens_elt",
-        show_default=True,
-        help="Athena/Glue (or local) database.",
+        help="Athena/Glue (or local) database [default: the job's, movielens_elt].",
     ),
     click.option(
         "--source-prefix",
         envvar="ELT_SOURCE_PREFIX",
-        default="movielens",
-        show_default=True,
-        help="Raw files live under <lake>/<P>/movies/ and <lake>/<P>/ratings/.",
+        help="The raw files' folder in the lake [default: the job's, movielens].",
     ),
     click.option(
         "--results",
@@ -281,7 +278,7 @@ _OPTIONS = [
         "--queries",
         envvar="ELT_QUERIES",
         type=click.Path(file_okay=False, path_type=Path),
-        help="Folder of SQL templates [default: the packaged queries/].",
+        help="The job: a folder with job.toml and its SQL [default: the packaged MovieLens job].",
     ),
     click.option(
         "--timeout",
@@ -350,7 +347,8 @@ def make_reporter(progress: bool | None, as_json: bool, dry_run: bool, root: str
 @click.version_option(__version__, "--version", prog_name="elt")
 @click.pass_context
 def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **values):
-    """Run the MovieLens ELT workflow on Amazon Athena or an embedded DuckDB engine.
+    """Run SQL ELT jobs on Amazon Athena or an embedded DuckDB engine: the packaged MovieLens
+    job, or any job folder given with --queries.
 
     \b
     Examples:
@@ -358,35 +356,84 @@ def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **va
       elt run --genre Sci-Fi            # all five steps, locally
       elt --lake s3://my-lake run --genre Sci-Fi --genre Comedy   # on Athena
       elt --json run --genre Sci-Fi | jq .total
+      elt --queries examples/webshop check   # check a job without running it
     """
+    from elt_cli.job import load_job
+    from elt_cli.templates import packaged_queries
+
     sources = {k: _SOURCE_NAMES.get(ctx.get_parameter_source(k), "default") for k in values}
+    spec = load_job(values["queries"] or packaged_queries())
+    for key in ("database", "source_prefix"):  # flag > env > config file > the job > elt's
+        if values[key] is None:
+            values[key] = spec.defaults.get(key) or (
+                f"{spec.name}_elt" if key == "database" else spec.name
+            )
+            sources[key] = "job" if key in spec.defaults else "default"
     try:
         settings = Settings.build(debug=debug, sources=sources, **values)
     except BadInput as exc:
         raise click.UsageError(str(exc), ctx) from exc
-    if ctx.invoked_subcommand in (None, "config"):
+    if ctx.invoked_subcommand in (None, "config", "check"):
         reporter = make_reporter(False, as_json, dry_run, settings.lake)
     else:
         reporter = make_reporter(progress, as_json, dry_run, settings.lake)
-    ctx.obj = App(settings, reporter, as_json, dry_run)
+    ctx.obj = App(settings, reporter, as_json, dry_run, spec)
 
 
-def genre_option(f):
-    return click.option(
-        "--genre",
-        "genres",
+class JobCommand(click.Command):
+    """A command with the job's parameters as options (`--genre`, repeatable where the
+    parameter repeats, and `--param NAME=VALUE` for any), known once the global options
+    have said which job it is."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        app = parent.obj if parent is not None else None
+        if isinstance(app, App):
+            own = [p for p in self.params if not getattr(p, "job_parameter", False)]
+            self.params = [*_parameter_options(app.spec), *own]
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+def _parameter_options(spec) -> list[click.Option]:
+    options = []
+    for p in spec.parameters.values():
+        example = f" (e.g. {p.example})" if p.example and "e.g." not in p.help else ""
+        option = click.Option(
+            [f"--{p.name.replace('_', '-')}", f"param_{p.name}"],
+            multiple=True,
+            metavar=p.name.upper(),
+            help=p.help + example + ("" if p.repeat else " Give it once."),
+        )
+        option.job_parameter = True
+        options.append(option)
+    option = click.Option(
+        ["--param", "param_pairs"],
         multiple=True,
-        required=True,
-        metavar="GENRE",
-        help="A genre, e.g. Sci-Fi; repeat for several.",
-    )(f)
+        metavar="NAME=VALUE",
+        help="Any of the job's parameters, as NAME=VALUE; repeat for several.",
+    )
+    option.job_parameter = True
+    return [*options, option]
+
+
+def parameter_values(app: App, kwargs: dict, required: bool = True) -> dict[str, list[str]]:
+    """The job's parameter values given on the command line, checked (steps.parameter_values)."""
+    from elt_cli.steps import parameter_values as check
+
+    given = {p: list(kwargs.pop(f"param_{p}", ()) or ()) for p in app.spec.parameters}
+    for pair in kwargs.pop("param_pairs", ()) or ():
+        name, sep, value = pair.partition("=")
+        if not sep or name not in app.spec.parameters:
+            known = ", ".join(app.spec.parameters) or "none"
+            raise BadInput(f"--param {pair!r}: give NAME=VALUE with a NAME of the job's ({known})")
+        given[name].append(value)
+    return check(app.spec, given, required)
 
 
 def skip_bad_rows_option(f):
     return click.option(
         "--skip-bad-rows",
         is_flag=True,
-        help="Skip and count malformed raw rows instead of failing (local engine).",
+        help="Skip and count malformed raw rows instead of failing.",
     )(f)
 
 
@@ -399,17 +446,16 @@ def open_job(
     skip_bad_rows: bool = False,
     journal: bool = False,
     resume: bool = False,
+    values: dict[str, list[str]] | None = None,
 ):
-    """Build what a step needs: engine, storage, templates, the lake's lock and (for `run`) its
+    """Build what a step needs: engine, storage, the job, the lake's lock and (for `run`) its
     run record. A step that reads raw data (`raw`) finds it before anything changes. The engine
     is closed and the lock released on every way out, signals included."""
     from elt_cli.engines import open_engine
     from elt_cli.steps import Job, check_raw_data
     from elt_cli.storage import open_storage
-    from elt_cli.templates import Templates
 
     settings = app.settings
-    templates = Templates.load(settings.queries)
     if settings.engine == "local" and not Path(settings.lake).is_dir():
         raise BadInput(
             f"lake folder {settings.lake} does not exist: give the right --lake, or write "
@@ -417,9 +463,6 @@ def open_job(
         )
     storage = open_storage(settings)
     engine = open_engine(settings, skip_bad_rows)
-    # elt deletes only under the lake prefixes it owns, and table data the engine placed itself
-    owned = storage.may_delete
-    storage.may_delete = lambda uri: owned(uri) or engine.owns(uri)
     if app.dry_run:
         from elt_cli.dryrun import DryRunEngine, DryRunStorage
 
@@ -427,14 +470,19 @@ def open_job(
         engine = DryRunEngine(engine, storage, app.reporter)
     engine.reporter = app.reporter
     job = Job(
+        app.spec,
         settings,
         engine,
         storage,
-        templates,
         app.reporter,
+        values=values or {},
         skip_bad_rows=skip_bad_rows,
         dry_run=app.dry_run,
     )
+    # elt deletes only under the lake prefixes it owns (never the job's raw files), and
+    # table data the engine placed itself
+    real = storage.storage if app.dry_run else storage
+    real.may_delete = lambda uri: job.layout.is_owned(uri) or engine.owns(uri)
     try:
         engine.check_templates(job.sample_statements())
         if raw:
@@ -466,22 +514,24 @@ def ensure_db_command(app: App):
         app.echo(steps.ensure_db(job))
 
 
-@cli.command("create-tables", short_help="Create the movies and ratings tables over the raw files.")
+@cli.command("create-tables", short_help="Create the raw tables over the raw files.")
 @click.pass_obj
 def create_tables_command(app: App):
-    """Create the movies and ratings external tables over the raw files."""
+    """Create the job's raw tables (for MovieLens: movies and ratings) over the raw files."""
     from elt_cli import steps
 
     with open_job(app, raw=True) as job:
         steps.create_tables(job)
 
 
-@cli.command("build-subset", short_help="Build each genre's table: its films and average rating.")
-@genre_option
+@cli.command(
+    "build-subset", cls=JobCommand, short_help="Build the job's tables (each genre's subset)."
+)
 @skip_bad_rows_option
 @click.pass_obj
-def build_subset_command(app: App, genres, skip_bad_rows):
-    """(Re)build one table per genre: its films with their average rating.
+def build_subset_command(app: App, skip_bad_rows, **kwargs):
+    """(Re)build every model of the job, in the order of what they read: for MovieLens, the
+    rated films (movie_ratings) and one table per genre with its films and average rating.
 
     \b
     Example:
@@ -489,40 +539,39 @@ def build_subset_command(app: App, genres, skip_bad_rows):
     """
     from elt_cli import steps
 
-    subsets = steps.subsets_for(genres)
-    with open_job(app, raw=True, skip_bad_rows=skip_bad_rows) as job:
-        steps.build_subset(job, subsets)
+    values = parameter_values(app, kwargs)
+    with open_job(app, raw=True, skip_bad_rows=skip_bad_rows, values=values) as job:
+        steps.build(job)
 
 
-@cli.command("export", short_help="Write each genre's table as CSV under <lake>/export/.")
-@genre_option
+@cli.command("export", cls=JobCommand, short_help="Write each export as CSV under <lake>/export/.")
 @click.pass_obj
-def export_command(app: App, genres):
-    """Write each subset as CSV under <lake>/export/<slug>/, clearing old export data first."""
+def export_command(app: App, **kwargs):
+    """Write each of the job's exports (for MovieLens: each genre's subset) as one CSV file
+    under <lake>/export/<table>/, clearing old export data first."""
     from elt_cli import steps
 
-    subsets = steps.subsets_for(genres)
-    with open_job(app) as job:
-        steps.export(job, subsets)
+    values = parameter_values(app, kwargs)
+    with open_job(app, values=values) as job:
+        steps.export(job)
 
 
-@cli.command("move", short_help="Move each export to its final place in the lake.")
-@genre_option
+@cli.command("move", cls=JobCommand, short_help="Move each export to its final place in the lake.")
 @click.pass_obj
-def move_command(app: App, genres):
-    """Move each export to <lake>/<source-prefix>/<slug>/<slug>-movies.csv."""
+def move_command(app: App, **kwargs):
+    """Move each export to its final place in the lake (for MovieLens:
+    <lake>/<source-prefix>/<slug>/<slug>-movies.csv)."""
     from elt_cli import steps
 
-    subsets = steps.subsets_for(genres)
-    with open_job(app) as job:
-        finals = steps.move(job, subsets)
+    values = parameter_values(app, kwargs)
+    with open_job(app, values=values) as job:
+        finals = steps.move(job)
     app.result(finals)
     for final in finals:
         app.echo(final)
 
 
-@cli.command("run", short_help="The five steps above, in order.")
-@genre_option
+@cli.command("run", cls=JobCommand, short_help="The five steps above, in order.")
 @click.option(
     "--resume",
     is_flag=True,
@@ -531,7 +580,7 @@ def move_command(app: App, genres):
 )
 @skip_bad_rows_option
 @click.pass_obj
-def run_command(app: App, genres, resume, skip_bad_rows):
+def run_command(app: App, resume, skip_bad_rows, **kwargs):
     """All five steps in order: ensure-db, create-tables, build-subset, export, move.
 
     \b
@@ -542,9 +591,11 @@ def run_command(app: App, genres, resume, skip_bad_rows):
     """
     from elt_cli import steps
 
-    subsets = steps.subsets_for(genres)
-    with open_job(app, raw=True, skip_bad_rows=skip_bad_rows, journal=True, resume=resume) as job:
-        finals = steps.run(job, subsets)
+    values = parameter_values(app, kwargs)
+    with open_job(
+        app, raw=True, skip_bad_rows=skip_bad_rows, journal=True, resume=resume, values=values
+    ) as job:
+        finals = steps.run(job)
     app.result(finals)
     for final in finals:
         app.echo(final)
@@ -580,6 +631,7 @@ def sample_data_command(app: App, seed, ratings, movies, force):
     app.echo(
         write_sample_data(
             app.settings,
+            app.spec,
             app.reporter,
             seed=seed,
             ratings=ratings,
@@ -590,48 +642,84 @@ def sample_data_command(app: App, seed, ratings, movies, force):
     )
 
 
+def _show_values(app: App, parameter: str, skip_bad_rows: bool) -> None:
+    from elt_cli import steps
+
+    with open_job(app, lock=False, raw=True, skip_bad_rows=skip_bad_rows) as job:
+        found = steps.list_values(job, parameter) or []
+    counted = app.spec.parameters[parameter].counted
+    app.result([{parameter: value, counted: count} for value, count in found])
+    app.table([parameter, counted], found)
+
+
+@cli.command("values", short_help="List the values of a parameter there are in the data.")
+@click.argument("parameter")
+@skip_bad_rows_option
+@click.pass_obj
+def values_command(app: App, parameter, skip_bad_rows):
+    """List the values of one of the job's parameters there are in the data, with a count each
+    (the parameter's `values` query).
+
+    \b
+    Example:
+      elt values genre        # what `elt genres` lists
+    """
+    if parameter not in app.spec.parameters:
+        known = ", ".join(app.spec.parameters) or "none"
+        raise BadInput(f"the job has no parameter {parameter!r} (it has: {known})")
+    _show_values(app, parameter, skip_bad_rows)
+
+
 @cli.command("genres", short_help="List the genres in the data with their film counts.")
 @skip_bad_rows_option
 @click.pass_obj
 def genres_command(app: App, skip_bad_rows):
-    """List the genres in the data with their number of films."""
-    from elt_cli import steps
-
-    with open_job(app, lock=False, raw=True, skip_bad_rows=skip_bad_rows) as job:
-        found = steps.list_genres(job) or []
-    app.result([{"genre": genre, "films": films} for genre, films in found])
-    app.table(["genre", "films"], found)
+    """List the genres in the data with their number of films (`elt values genre`)."""
+    if "genre" not in app.spec.parameters:
+        raise BadInput("this job has no genre parameter: `elt values NAME` lists a parameter's")
+    _show_values(app, "genre", skip_bad_rows)
 
 
-@cli.command("iam-policy", short_help="Print the least IAM policy elt needs on AWS.")
-@click.option(
-    "--genre",
-    "genres",
-    multiple=True,
-    metavar="GENRE",
-    help="Allow writing the final files of these genres only; repeat for several.",
+@cli.command("check", short_help="Check a job without running anything.")
+@click.pass_obj
+def check_command(app: App):
+    """Check the job: job.toml, every SQL file parses as Athena SQL and translates for the
+    local engine, every table and placeholder resolves, no cycle. Runs nothing.
+
+    \b
+    Example:
+      elt --queries examples/webshop check
+    """
+    from elt_cli.check import check_job
+
+    app.echo(check_job(app.spec, app.settings))
+
+
+@cli.command(
+    "iam-policy", cls=JobCommand, short_help="Print the least IAM policy elt needs on AWS."
 )
 @click.option(
     "--sample-data", is_flag=True, help="Also allow `elt sample-data` to write the raw files."
 )
 @click.pass_obj
-def iam_policy_command(app: App, genres, sample_data):
+def iam_policy_command(app: App, sample_data, **kwargs):
     """Print the least IAM policy elt needs on AWS for these settings (lake, source prefix,
-    database, workgroup, results).
+    database, workgroup, results) and the job. Give parameter values (--genre) to allow
+    writing those final files only.
 
     \b
     Example:
       elt --lake s3://my-lake --workgroup etl iam-policy --genre Sci-Fi > elt-policy.json
     """
+    from elt_cli import steps
     from elt_cli.iam import policy
-    from elt_cli.steps import subsets_for
 
     settings = app.settings
     if settings.engine != "athena":
         raise BadInput(
             "iam-policy is for an s3:// lake on Athena: give --lake s3://bucket[/prefix]"
         )
-    slugs = [s.table for s in subsets_for(genres)] if genres else None
+    values = parameter_values(app, kwargs, required=False)
     output, keys = None, []
     try:
         from elt_cli import aws
@@ -648,7 +736,9 @@ def iam_policy_command(app: App, genres, sample_data):
         )
     document = policy(
         settings,
-        genres_slugs=slugs,
+        raw=list(steps.source_locations(app.spec, settings).values()),
+        finals=steps.final_patterns(app.spec, settings, values),
+        exact=any(values.values()),
         workgroup_output=output,
         kms_keys=keys,
         sample_data=sample_data,

@@ -93,7 +93,11 @@ class Settings:
 
     @property
     def layout(self) -> Layout:
-        return Layout(self.lake, self.source_prefix, self.database)
+        return Layout(self.lake, self.database)
+
+    def layout_for(self, raw_locations) -> Layout:
+        """The layout with the job's raw files, which are never deleted under."""
+        return Layout(self.lake, self.database, tuple(raw_locations))
 
 
 def normalize_lake(lake: str) -> str:

@@ -17,7 +17,7 @@ class BadInput(EltError):
 
 
 class TemplateError(BadInput):
-    """A SQL template is missing, has an unknown placeholder or cannot be run."""
+    """A job (job.toml or one of its SQL files) is wrong: missing, unknown, or cannot run."""
 
 
 class StepFailed(EltError):

@@ -15,7 +15,7 @@ Each statement is there for a call elt (or Athena on its behalf) makes:
 
 from __future__ import annotations
 
-from elt_cli.layout import RAW_TABLES, as_prefix, join
+from elt_cli.layout import as_prefix
 from elt_cli.s3 import split
 
 OBJECT_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
@@ -37,14 +37,17 @@ def _object_arns(*uris: str) -> list[str]:
 def policy(
     settings,
     *,
-    genres_slugs: list[str] | None = None,
+    raw: list[str],
+    finals: list[str],
+    exact: bool,
     workgroup_output: str | None = None,
     kms_keys: list[str] | None = None,
     sample_data: bool = False,
 ) -> dict:
-    """The policy document. `genres_slugs` names the final files exactly (else any
-    `<prefix>/<slug>/<slug>-movies.csv`); `workgroup_output` is the result location of a
-    workgroup that enforces its settings (Athena then writes CTAS data under its tables/)."""
+    """The policy document. `raw`: the job's raw file prefixes; `finals`: its final files,
+    named `exact`ly (parameter values given) or as patterns with `*`; `workgroup_output`: the
+    result location of a workgroup that enforces its settings (Athena then writes CTAS data
+    under its tables/)."""
     region = settings.region or "*"
     layout = settings.layout
     lake_bucket, _ = split(settings.lake)
@@ -53,10 +56,6 @@ def policy(
     athena = f"arn:aws:athena:{region}:*"
     glue = f"arn:aws:glue:{region}:*"
     db = settings.database
-    if genres_slugs:
-        finals = [layout.final_file(slug) for slug in genres_slugs]
-    else:
-        finals = [join(settings.lake, settings.source_prefix, "*", "*-movies.csv")]
     owned = list(layout.owned())
     if workgroup_output:
         owned.append(as_prefix(workgroup_output) + "tables/")
@@ -110,7 +109,7 @@ def policy(
             "Sid": "S3ReadRawData",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": _object_arns(*(layout.raw(t) for t in RAW_TABLES)),
+            "Resource": _object_arns(*raw),
         },
         {
             "Sid": "S3OwnedPrefixes",
@@ -131,14 +130,14 @@ def policy(
             "Resource": _object_arns(*finals),
         },
     ]
-    if not genres_slugs:
+    if not exact:
         # `<prefix>/*/*-movies.csv` also matches keys inside the raw prefixes: never write there.
         statements.append(
             {
                 "Sid": "S3NeverWriteRawData",
                 "Effect": "Deny",
                 "Action": ["s3:PutObject", "s3:DeleteObject"],
-                "Resource": _object_arns(*(layout.raw(t) for t in RAW_TABLES)),
+                "Resource": _object_arns(*raw),
             }
         )
     if sample_data:
@@ -147,7 +146,7 @@ def policy(
                 "Sid": "S3WriteSampleData",
                 "Effect": "Allow",
                 "Action": OBJECT_WRITE,
-                "Resource": _object_arns(*(layout.raw(t) for t in RAW_TABLES)),
+                "Resource": _object_arns(*raw),
             }
         )
         statements = [s for s in statements if s["Sid"] != "S3NeverWriteRawData"]

@@ -20,8 +20,7 @@ class Journal:
     def __init__(self, storage, uri: str, resume: bool):
         self.storage, self.uri, self.resume = storage, uri, resume
         data = json.loads(storage.read_text(uri) or "{}")
-        self.previous: dict[str, str] = data.get("steps", {})  # what the last run finished
-        self.steps: dict[str, str] = dict(self.previous) if resume else {}
+        self.steps: dict[str, str] = data.get("steps", {}) if resume else {}
         self.queries: dict[str, str] = data.get("queries", {}) if resume else {}
         self.version: str | None = data.get("version") if resume else None
         # the digest of the build (SQL and raw files) that version was started for
@@ -30,10 +29,6 @@ class Journal:
     def done(self, step: str, step_digest: str) -> bool:
         """--resume: the killed (or last) run finished this step with the same digest."""
         return self.resume and self.steps.get(step) == step_digest
-
-    def unchanged(self, step: str, step_digest: str) -> bool:
-        """The last run finished this step with the same digest (resuming or not)."""
-        return self.previous.get(step) == step_digest
 
     def finished(self, step: str, step_digest: str) -> None:
         self.steps[step] = step_digest
@@ -64,3 +59,20 @@ class Journal:
                 indent=2,
             ),
         )
+
+
+class Builds:
+    """What each published table was built from: a digest of its SQL and of what it reads.
+    Kept at `<lake>/_elt/<database>/builds.json` across runs and commands, so any build skips
+    a table whose inputs did not change, and a query over a table can tell it is stale."""
+
+    def __init__(self, storage, uri: str):
+        self.storage, self.uri = storage, uri
+        self.digests: dict[str, str] = json.loads(storage.read_text(uri) or "{}")
+
+    def current(self, table: str, table_digest: str) -> bool:
+        return self.digests.get(table) == table_digest
+
+    def record(self, table: str, table_digest: str) -> None:
+        self.digests[table] = table_digest
+        self.storage.write_text(self.uri, json.dumps(self.digests, indent=2, sort_keys=True))

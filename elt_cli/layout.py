@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RAW_TABLES = ("movies", "ratings")
-
 
 def join(base: str, *parts: str) -> str:
     """Join lake paths with `/`, for `s3://` URIs and local folders alike."""
@@ -23,11 +21,8 @@ def as_prefix(uri: str) -> str:
 @dataclass(frozen=True)
 class Layout:
     lake: str  # s3://bucket[/prefix] or an absolute local folder, without a trailing slash
-    source_prefix: str
     database: str
-
-    def raw(self, table: str) -> str:
-        return as_prefix(join(self.lake, self.source_prefix, table))
+    raw: tuple[str, ...] = ()  # the job's raw files: prefixes never deleted under
 
     def table_root(self, table: str) -> str:
         return as_prefix(join(self.lake, "tables", self.database, table))
@@ -37,12 +32,6 @@ class Layout:
 
     def export_dir(self, slug: str) -> str:
         return as_prefix(join(self.lake, "export", slug))
-
-    def export_file(self, slug: str) -> str:
-        return join(self.export_dir(slug), f"{slug}.csv")
-
-    def final_file(self, slug: str) -> str:
-        return join(self.lake, self.source_prefix, slug, f"{slug}-movies.csv")
 
     def state_dir(self) -> str:
         return as_prefix(join(self.lake, "_elt", self.database))
@@ -61,4 +50,4 @@ class Layout:
         if "/../" in uri or "/./" in uri:
             return False
         inside = any(uri.startswith(p) and uri != p for p in self.owned())
-        return inside and not any(uri.startswith(self.raw(t)) for t in RAW_TABLES)
+        return inside and not any(uri.startswith(raw) for raw in self.raw)

@@ -75,6 +75,7 @@ class QueryRecord:
     started: float
     state: str = "RUNNING"
     result: QueryResult | None = None
+    reason: str = ""  # why a skipped unit of work was skipped
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Reporter:
     root: str = ""  # the lake: paths are shown relative to it
     steps: list[StepRecord] = field(default_factory=list)
     queries: list[QueryRecord] = field(default_factory=list)
+    skips: list[QueryRecord] = field(default_factory=list)  # units of work not needed
     outputs: list[Output] = field(default_factory=list)
     plan: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -129,6 +131,12 @@ class Reporter:
 
     def step_skipped(self, step: str, reason: str, detail: str = "") -> None:
         self.steps.append(StepRecord(step, detail, time.monotonic(), 0.0, reason, "skipped"))
+
+    def skipped(self, subject: str, reason: str) -> None:
+        """One unit of the current step (a model for one genre, say) is not needed."""
+        record = QueryRecord(self.current_step, "", subject, None, time.monotonic(), "SKIPPED")
+        record.reason = reason
+        self.skips.append(record)
 
     def query_started(self, statement: Statement, query_id: str | None = None) -> QueryRecord:
         record = QueryRecord(
@@ -200,13 +208,16 @@ class Reporter:
                 out.append(Line(step.step, step.detail, "SKIPPED", None, None, step.outcome))
                 continue
             queries = [q for q in self.queries if q.step == step.step]
+            skips = [q for q in self.skips if q.step == step.step]
             files = {o.subject: o for o in self.outputs if o.step == step.step}
+            units = sorted(queries + skips, key=lambda q: q.started)
             if self.athena:
-                out += [self._query_line(step, q) for q in queries]
+                out += [self._query_line(step, q) for q in units]
             else:
-                subjects = list(dict.fromkeys(q.subject for q in queries))
+                # a query for no subject in particular (list_genres) has a line of its own
+                subjects = list(dict.fromkeys(q.subject or q.template for q in units))
                 for subject in subjects:
-                    group = [q for q in queries if q.subject == subject]
+                    group = [q for q in units if (q.subject or q.template) == subject]
                     output = files.pop(subject, None)
                     out.append(self._group_line(step.step, step.detail, subject, group, output))
             for subject, output in files.items():
@@ -221,6 +232,8 @@ class Reporter:
         return out
 
     def _query_line(self, step: StepRecord, q: QueryRecord) -> Line:
+        if q.state == "SKIPPED":
+            return Line(step.step, q.subject, "SKIPPED", None, None, q.reason)
         r = q.result
         details = ""
         if q.query_id:
@@ -251,6 +264,8 @@ class Reporter:
         )
         if output is not None:
             rows = output.rows if output.rows is not None else rows
+        if states == ["SKIPPED"]:
+            return Line(step, subject, "SKIPPED", None, None, group[0].reason)
         return Line(step, subject or detail, STATUS.get(state, state), seconds, rows, "")
 
     def totals(self) -> dict:
@@ -321,6 +336,9 @@ class Reporter:
                 }
                 for q in self.queries
             ],
+            "skipped": [
+                {"step": q.step, "subject": q.subject, "reason": q.reason} for q in self.skips
+            ],
             "outputs": [
                 {"step": o.step, "subject": o.subject, "uri": o.uri, "rows": o.rows}
                 for o in self.outputs
@@ -331,9 +349,15 @@ class Reporter:
         }
 
 
+def _subject(record: QueryRecord) -> str:
+    """What a query is for, where its template does not say it already."""
+    return "" if record.subject == record.template else record.subject
+
+
 def _query_text(record: QueryRecord) -> str:
     result = record.result
-    text = record.template + (f" [{record.subject}]" if record.subject else "") + f" {record.state}"
+    subject = f" [{_subject(record)}]" if _subject(record) else ""
+    text = f"{record.template}{subject} {record.state}"
     if result:
         text += f" in {result.seconds:.1f}s"
         if result.row_count is not None:
@@ -374,6 +398,11 @@ class PlainReporter(Reporter):
     def step_skipped(self, step: str, reason: str, detail: str = "") -> None:
         super().step_skipped(step, reason, detail)
         self._line(f"{step}: {'would skip' if self.dry_run else 'skipped'}, {reason}")
+
+    def skipped(self, subject: str, reason: str) -> None:
+        super().skipped(subject, reason)
+        verb = "would skip" if self.dry_run else "skipped"
+        self._line(f"{self.current_step}: {subject} {verb}, {reason}")
 
     def query_started(self, statement: Statement, query_id: str | None = None) -> QueryRecord:
         record = super().query_started(statement, query_id)
@@ -474,7 +503,7 @@ class RichReporter(Reporter):
                 mark = "  " if finished else Spinner("dots", style="yellow")
                 table.add_row(
                     mark,
-                    f"  {query.template} {query.subject}".rstrip(),
+                    f"  {query.template} {_subject(query)}".rstrip(),
                     f"{seconds:.1f}s",
                     query.state,
                 )
@@ -514,13 +543,13 @@ class RichReporter(Reporter):
         from rich import box
         from rich.table import Table
 
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False)
         table.add_column("step", no_wrap=True)
         table.add_column("for", no_wrap=True, overflow="ellipsis", max_width=18)
         table.add_column("status", no_wrap=True)
         table.add_column("time", no_wrap=True, justify="right")
         table.add_column("rows", no_wrap=True, justify="right")
-        table.add_column("details", overflow="ellipsis", ratio=1, min_width=30)
+        table.add_column("details", overflow="fold", ratio=1)
         colour = {"OK": "green", "SKIPPED": "yellow", "PLANNED": "cyan"}
         for line in self.lines():
             table.add_row(

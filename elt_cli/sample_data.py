@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,14 +189,20 @@ def _write_ratings(path: Path, n: int, seed: int, lookup: list[int], ghosts: lis
 
 
 def generate(
-    dest: Path, *, seed: int = 42, ratings: int = 100_836, movies: int = 9_742
+    dest: Path,
+    *,
+    seed: int = 42,
+    ratings: int = 100_836,
+    movies: int = 9_742,
+    paths: tuple[Path, Path] | None = None,
 ) -> SampleSummary:
-    """Write dest/movies/movies.csv and dest/ratings/ratings.csv; same inputs, same bytes."""
+    """Write dest/movies/movies.csv and dest/ratings/ratings.csv (or the two `paths`); same
+    inputs, same bytes."""
     dest, seed = Path(dest), int(seed)
     if ratings < 0 or movies < 0:
         raise ValueError("ratings and movies must be >= 0")
     rows, lookup, ghosts = _movies(movies, random.Random(seed))
-    m_path, r_path = dest / "movies" / "movies.csv", dest / "ratings" / "ratings.csv"
+    m_path, r_path = paths or (dest / "movies" / "movies.csv", dest / "ratings" / "ratings.csv")
     m_path.parent.mkdir(parents=True, exist_ok=True)
     r_path.parent.mkdir(parents=True, exist_ok=True)
     _write_movies(m_path, rows)
@@ -204,34 +211,70 @@ def generate(
 
 
 def write_sample_data(
-    settings, reporter, *, seed: int, ratings: int, movies: int, force: bool, dry_run: bool = False
+    settings,
+    spec,
+    reporter,
+    *,
+    seed: int,
+    ratings: int,
+    movies: int,
+    force: bool,
+    dry_run: bool = False,
 ) -> str:
-    """`elt sample-data`: generate into the lake (a local folder, or uploaded to S3)."""
+    """`elt sample-data`: the job's sample data into the lake (a local folder, or uploaded to
+    S3): MovieLens-format files made here, or the files of the job's sample folder."""
     from elt_cli.errors import BadInput
-    from elt_cli.layout import RAW_TABLES
+    from elt_cli.steps import source_locations
     from elt_cli.storage import open_storage
 
-    layout, storage = settings.layout, open_storage(settings)
-    present = [t for t in RAW_TABLES if storage.list_files(layout.raw(t))]
+    locations, storage = source_locations(spec, settings), open_storage(settings)
+    if not spec.sample:
+        raise BadInput(f"job {spec.name} has no sample data (a [sample] table in its job.toml)")
+    present = [loc for loc in locations.values() if storage.list_files(loc)]
     if present and not force:
         raise BadInput(
-            f"raw data is already there ({', '.join(layout.raw(t) for t in present)}): "
-            "keeping it; use --force to replace movies.csv and ratings.csv"
+            f"raw data is already there ({', '.join(present)}): keeping it; use --force to "
+            "replace the sample files"
         )
-    targets = [layout.raw("movies") + "movies.csv", layout.raw("ratings") + "ratings.csv"]
-    if dry_run:
-        for target in targets:
-            reporter.planned("storage", f"write {target}")
-        return f"would write {movies:,} films and {ratings:,} ratings"
-    reporter.step_started("sample-data", f"{movies:,} films, {ratings:,} ratings")
-    if not settings.lake.startswith("s3://"):
-        generate(Path(layout.raw("movies")).parent, seed=seed, ratings=ratings, movies=movies)
-    else:
-        with tempfile.TemporaryDirectory(prefix="elt-sample-") as tmp:
-            summary = generate(Path(tmp), seed=seed, ratings=ratings, movies=movies)
-            for path, target in zip(summary.paths, targets, strict=True):
+    local = not settings.lake.startswith("s3://")
+    with tempfile.TemporaryDirectory(prefix="elt-sample-") as tmp:
+        if spec.sample.get("generator") == "movielens":
+            if set(locations) != {"movies", "ratings"}:
+                raise BadInput("the movielens generator writes a job's movies and ratings sources")
+            what = f"{movies:,} films and {ratings:,} ratings"
+            targets = [locations["movies"] + "movies.csv", locations["ratings"] + "ratings.csv"]
+            # a local lake gets the files written in place (each atomically); S3 an upload
+            paths = tuple(Path(t) for t in targets) if local else None
+            copies = [(None, t) for t in targets]
+        else:
+            folder = spec.folder / spec.sample["folder"]
+            copies = [
+                (path, locations[name] + path.relative_to(folder / name).as_posix())
+                for name in locations
+                for path in sorted((folder / name).rglob("*"))
+                if path.is_file()
+            ]
+            what = f"{len(copies)} file(s) of the job's sample data"
+        if dry_run:
+            for _, target in copies:
+                reporter.planned("storage", f"write {target}")
+            return f"would write {what}"
+        reporter.step_started("sample-data", what)
+        if spec.sample.get("generator") == "movielens":
+            made = generate(Path(tmp), seed=seed, ratings=ratings, movies=movies, paths=paths)
+            copies = (
+                [(None, t) for t in targets]
+                if local
+                else list(zip(made.paths, targets, strict=True))
+            )
+        for path, target in copies:
+            if path is None:
+                pass  # written in place
+            elif local:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+            else:
                 storage.put_file(path, target)
-    for target in targets:
-        reporter.output(target)
-    reporter.step_finished("sample-data")
-    return f"wrote {movies:,} films and {ratings:,} ratings under {layout.raw('movies')[:-7]}"
+            reporter.output(target)
+        reporter.step_finished("sample-data")
+    return f"wrote {what} under {settings.lake}"

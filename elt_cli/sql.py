@@ -80,7 +80,7 @@ def raw_table_ddl(label: str, ddl: str) -> str:
         elif token.text.upper() == "TBLPROPERTIES" and depth == 0:
             props_end = next(t.start for t in tokens[i:] if t.token_type == TokenType.R_PAREN)
     if columns_end is None:
-        raise TemplateError(f"SQL template {label}.sql: no column list in its CREATE TABLE")
+        raise TemplateError(f"{label}: no column list in its CREATE TABLE")
     names = {t.text.lower() for t in tokens}
     out = ddl.rstrip().rstrip(";").rstrip()
     if NULL_FOR_INVALID not in names:
@@ -95,22 +95,46 @@ def raw_table_ddl(label: str, ddl: str) -> str:
     return out
 
 
-def guard_raw_reads(
-    label: str, select: str, database: str, raw: dict[str, list[str]], skip_bad_rows: bool
+def resolve(
+    label: str,
+    select: str,
+    database: str,
+    tables: dict[str, str],
+    raw: dict[str, list[str]],
+    skip_bad_rows: bool,
+    inline: dict[str, str] | None = None,
 ) -> tuple[str, tuple[str, ...]]:
-    """The SELECT with every read of a raw table replaced by a read of its well-formed rows.
+    """A job's SELECT as it is sent: each model it reads (`${database}.<model>`) named by the
+    table that holds it for this run (`subset` -> `sci_fi`), or, in `inline`, replaced by its
+    own SELECT when it is not built yet; each read of a raw table replaced by a read of its
+    well-formed rows.
 
-    A row is malformed when a field is missing (OpenCSVSerDe reads NULL), extra (EXTRA_COLUMN
-    holds it) or not of its column's type (NULL, by NULL_FOR_INVALID): `count(*)` would count
-    it and an average would be silently wrong. By default such a row fails the query, naming
-    its file; with `skip_bad_rows` it is left out (and `malformed_rows` counts them).
-    Returns the SELECT and the raw tables it reads."""
+    A raw row is malformed when a field is missing (OpenCSVSerDe reads NULL), extra
+    (EXTRA_COLUMN holds it) or not of its column's type (NULL, by NULL_FOR_INVALID): `count(*)`
+    would count it and an average would be silently wrong. By default such a row fails the
+    query, naming its file; with `skip_bad_rows` it is left out (and `malformed_rows` counts
+    them). Returns the SELECT and the raw tables it reads."""
+    inline = inline or {}
     tree = _parse(label, select)
-    reads = []
+    inlined = True
+    while inlined:  # a model not built yet is read as its SELECT (which may read another)
+        inlined = False
+        for table in list(tree.find_all(exp.Table)):
+            if table.db == database and table.name in inline:
+                table.replace(_parse(label, inline[table.name]).subquery(table.alias_or_name))
+                inlined = True
     for node in tree.walk():
-        node.comments = None  # the template's comments are for its readers, not Athena
+        node.comments = None  # the file's comments are for its readers, not Athena
+    reads = []
     for table in list(tree.find_all(exp.Table)):
-        columns = raw.get(table.name) if table.db == database else None
+        if table.db != database:
+            continue
+        if table.name in tables:
+            if not table.alias:  # `subset.movie_id` still names the column
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+            table.set("this", exp.to_identifier(tables[table.name]))
+            continue
+        columns = raw.get(table.name)
         if columns is None:
             continue
         reads.append(table.name)
@@ -133,7 +157,7 @@ def guard_raw_reads(
 
 
 def malformed_rows(database: str, table: str, columns: list[str]) -> str:
-    """How many malformed rows each file of a raw table has (see guard_raw_reads)."""
+    """How many malformed rows each file of a raw table has (see resolve)."""
     source = exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(database))
     query = (
         exp.select(
@@ -161,7 +185,7 @@ def _parse(label: str, text: str):
         return sqlglot.parse_one(text, read="athena")
     except SqlglotError as exc:
         first = str(exc).strip().splitlines()[0]
-        raise TemplateError(f"SQL template {label}.sql cannot be parsed: {first}") from exc
+        raise TemplateError(f"{label}: cannot be parsed: {first}") from exc
 
 
 def _column(name: str):
@@ -183,5 +207,5 @@ def raw_columns(label: str, ddl: str) -> list[str]:
     """The columns a CREATE EXTERNAL TABLE declares (without EXTRA_COLUMN)."""
     tree = _parse(label, ddl)
     if not (isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema)):
-        raise TemplateError(f"SQL template {label}.sql must be a CREATE EXTERNAL TABLE")
+        raise TemplateError(f"{label}: must be a CREATE EXTERNAL TABLE")
     return [c.name for c in tree.this.expressions if c.name.lower() != EXTRA_COLUMN]

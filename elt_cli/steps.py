@@ -1,12 +1,15 @@
-"""The five steps of the workflow as plain functions over a Job (engine, storage, templates)."""
+"""The five steps of any job as plain functions over a Job: ensure-db, create-tables (every
+source), build-subset (every model, in the order of what they read), export and move (every
+export), and run (the five)."""
 
 from __future__ import annotations
 
 import difflib
+import re
 import secrets
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -14,97 +17,247 @@ from elt_cli import sql
 from elt_cli.config import Settings
 from elt_cli.engines.base import Engine, QueryResult, Statement
 from elt_cli.errors import BadInput, StepFailed
-from elt_cli.journal import Journal, digest
-from elt_cli.layout import RAW_TABLES, Layout
+from elt_cli.job import Export, JobSpec, Model, Source, expand, sample_values
+from elt_cli.journal import Builds, Journal, digest
+from elt_cli.layout import Layout, as_prefix, join
 from elt_cli.report import Reporter
-from elt_cli.templates import MAX_TEXT, Templates, identifier, slug
+from elt_cli.templates import MAX_TEXT, identifier, render, slug
 
 
 @dataclass(frozen=True)
-class Subset:
-    """One genre and the table (and file names) it becomes."""
+class Build:
+    """A model for one value of its parameter (or the model, when it has none)."""
 
-    genre: str
-    table: str
+    model: Model
+    value: str | None
+    table: str  # the view that publishes it: sci_fi, movie_ratings
+
+    @property
+    def subject(self) -> str:
+        return self.value if self.value is not None else self.model.name
 
 
-def subsets_for(genres: tuple[str, ...] | list[str]) -> list[Subset]:
-    """Check the --genre values before anything runs; repeated genres are built once."""
-    if not genres:
-        raise BadInput("give at least one --genre, e.g. --genre Sci-Fi (see `elt genres`)")
-    found: dict[str, Subset] = {}
-    for genre in genres:
-        if not genre.strip() or len(genre) > MAX_TEXT:
-            raise BadInput(
-                f"invalid genre {genre!r}: give a genre name of 1 to {MAX_TEXT} characters"
+@dataclass(frozen=True)
+class Output:
+    """An export of one build: a model for one value of its parameter."""
+
+    export: Export
+    build: Build
+
+    @property
+    def subject(self) -> str:
+        return self.build.subject
+
+    @property
+    def table(self) -> str:  # the model's table it writes out
+        return self.build.table
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The parameter value it is for, as {name: value}, or {}."""
+        per = self.build.model.per
+        return {per: self.build.value} if per else {}
+
+
+def parameter_values(
+    spec: JobSpec, given: dict[str, list[str]], required: bool = True
+) -> dict[str, list[str]]:
+    """The user's parameter values, checked before anything runs: a parameter a model is
+    built per needs one at least (if `required`); each value must give a table name; repeats
+    go."""
+    values: dict[str, list[str]] = {}
+    for name, parameter in spec.parameters.items():
+        found: dict[str, str] = {}
+        for value in given.get(name, []):
+            if not value.strip() or len(value) > MAX_TEXT:
+                raise BadInput(
+                    f"invalid {name} {value!r}: give a {name} of 1 to {MAX_TEXT} characters"
+                )
+            if not slug(value):
+                raise BadInput(f"invalid {name} {value!r}: it needs at least one letter or digit")
+            found.setdefault(slug(value), value)
+        if not found and name in spec.per_value and required:
+            example = (
+                f", e.g. --{name} {shlex.quote(parameter.example)}" if parameter.example else ""
             )
-        table = slug(genre)
-        if not table:
-            raise BadInput(f"invalid genre {genre!r}: it needs at least one letter or digit")
-        if table[0].isdigit():
-            raise BadInput(
-                f"genre {genre!r} gives table name {table!r}, which must not start with a digit"
+            raise BadInput(f"give at least one --{name}{example}")
+        if len(found) > 1 and not parameter.repeat:
+            raise BadInput(f"give one --{name}, not {len(found)}")
+        values[name] = list(found.values())
+    for model in spec.models:
+        for value in values.get(model.per, []) if model.per else []:
+            table = expand(model.table, "", "", {model.per: value})
+            if table[:1].isdigit():
+                raise BadInput(
+                    f"{model.per} {value!r} gives table name {table!r}, which must not start "
+                    "with a digit"
+                )
+            identifier(table, f"table name for {model.per}")
+            if table in spec.sources or table in {m.name for m in spec.models}:
+                kind = "raw" if table in spec.sources else "model"
+                raise BadInput(f"{model.per} {value!r} would overwrite the {kind} {table} table")
+    return values
+
+
+def source_locations(spec: JobSpec, settings: Settings) -> dict[str, str]:
+    """Each source's files: a prefix in the lake."""
+    return {
+        s.name: as_prefix(
+            join(settings.lake, expand(s.location, settings.source_prefix, settings.database, {}))
+        )
+        for s in spec.sources.values()
+    }
+
+
+def final_patterns(spec: JobSpec, settings: Settings, values: dict[str, list[str]]) -> list[str]:
+    """The final files of the exports: for the given values, or with `*` for any value."""
+    finals = []
+    for export in spec.exports:
+        per = spec.model(export.model).per
+        given = values.get(per, []) if per else [None]
+        for value in given or ["*"]:
+            pattern = export.path
+            if value == "*":
+                pattern = re.sub(rf"{{{per}(_slug)?}}", "*", pattern)
+                value = None
+            path = expand(
+                pattern, settings.source_prefix, settings.database, {per: value} if value else {}
             )
-        identifier(table, "table name for genre")
-        if table in RAW_TABLES:
-            raise BadInput(f"genre {genre!r} would overwrite the raw {table} table")
-        found.setdefault(table, Subset(genre, table))
-    return list(found.values())
+            finals.append(join(settings.lake, path))
+    return finals
 
 
 @dataclass
 class Job:
+    spec: JobSpec
     settings: Settings
     engine: Engine
     storage: Any  # LocalStorage, S3Storage or DryRunStorage
-    templates: Templates
     reporter: Reporter
+    values: dict[str, list[str]] = field(default_factory=dict)  # the user's, checked
     journal: Journal | None = None  # `run` only
     skip_bad_rows: bool = False
     dry_run: bool = False
     lock: Any = None  # held by hold_lock, released by the CLI when the command ends
 
     @property
-    def layout(self) -> Layout:
-        return self.settings.layout
-
-    @property
     def database(self) -> str:
         return self.settings.database
 
-    def render(self, template: str, **values: str) -> str:
-        return self.templates.render(template, database=self.database, **values)
+    @cached_property
+    def layout(self) -> Layout:
+        return self.settings.layout_for(self.locations.values())
 
-    def raw_ddl(self, table: str) -> str:
-        """A raw table's CREATE statement: the job's template with elt's additions."""
-        template = f"create_{table}_table"
-        ddl = self.render(template, table=table, location=self.layout.raw(table))
-        return sql.raw_table_ddl(template, ddl)
+    # -- where things are ------------------------------------------------------------------------
+
+    def expand(self, pattern: str, values: dict[str, str] | None = None) -> str:
+        return expand(pattern, self.settings.source_prefix, self.database, values or {})
+
+    @cached_property
+    def locations(self) -> dict[str, str]:
+        """Each source's files: a prefix in the lake."""
+        return source_locations(self.spec, self.settings)
+
+    def builds(self, model: Model) -> list[Build]:
+        if not model.per:
+            return [Build(model, None, self.expand(model.table))]
+        return [
+            Build(model, v, self.expand(model.table, {model.per: v}))
+            for v in self.values.get(model.per, [])
+        ]
+
+    def outputs(self) -> list[Output]:
+        return [
+            Output(export, b)
+            for export in self.spec.exports
+            for b in self.builds(self.spec.model(export.model))
+        ]
+
+    def final_file(self, output: Output) -> str:
+        return join(self.settings.lake, self.expand(output.export.path, output.values))
+
+    def export_file(self, output: Output) -> str:
+        return join(self.layout.export_dir(output.table), f"{output.table}.csv")
+
+    # -- SQL ---------------------------------------------------------------------------------------
+
+    def raw_ddl(self, source: Source) -> str:
+        """A raw table's CREATE statement: the job's file with elt's additions."""
+        values = {"database": self.database, "table": source.name}
+        values["location"] = self.locations[source.name]
+        ddl = render(
+            source.file.text, {k: v for k, v in values.items() if k in source.file.placeholders}
+        )
+        return sql.raw_table_ddl(str(source.file.path), ddl)
 
     @cached_property
     def raw_columns(self) -> dict[str, list[str]]:
-        return {t: sql.raw_columns(f"create_{t}_table", self.raw_ddl(t)) for t in RAW_TABLES}
+        return {
+            s.name: sql.raw_columns(str(s.file.path), self.raw_ddl(s))
+            for s in self.spec.sources.values()
+        }
 
-    def select(self, template: str, **values: str) -> tuple[str, tuple[str, ...]]:
-        """A SELECT of the job's, every read of raw data guarded against malformed rows, and
-        the raw tables it reads."""
-        return sql.guard_raw_reads(
-            template,
-            self.render(template, **values),
+    def select(
+        self, file, per: str | None, value: str | None, inline: set[str] = frozenset()
+    ) -> tuple[str, tuple[str, ...]]:
+        """A SELECT of the job's, for one value of `per`: placeholders filled, each model it
+        reads named by its table (or, in `inline`, read as its own SELECT), each read of raw
+        data guarded against malformed rows. Also the raw tables it reads."""
+        values = {"database": self.database, **{n: v[0] for n, v in self.values.items() if v}}
+        if per:
+            values[per] = value
+        tables = {}
+        for model in self.spec.models:
+            if model.name in inline:
+                continue
+            given = {model.per: value} if model.per and model.per == per else {}
+            if model.per and not given:
+                continue
+            tables[model.name] = self.expand(model.table, given)
+        inlined = {
+            m.name: render(
+                m.file.text, {k: v for k, v in values.items() if k in m.file.placeholders}
+            )
+            for m in self.spec.models
+            if m.name in inline
+        }
+        text = render(file.text, {k: v for k, v in values.items() if k in file.placeholders})
+        return sql.resolve(
+            str(file.path),
+            text,
             self.database,
+            tables,
             self.raw_columns,
             self.skip_bad_rows,
+            inlined,
         )
+
+    def build_select(self, build: Build) -> tuple[str, tuple[str, ...]]:
+        return self.select(build.model.file, build.model.per, build.value)
+
+    def export_select(self, output: Output) -> str:
+        return self.select(output.export.file, output.build.model.per, output.build.value)[0]
 
     def sample_statements(self) -> dict[str, str]:
         """Every statement of the job rendered with sample values, for the engine to check
         before anything runs."""
-        return {
-            **{f"create_{t}_table": self.raw_ddl(t) for t in RAW_TABLES},
-            "build_subset": self.select("build_subset", genre="Sci-Fi")[0],
-            "export_subset": self.render("export_subset", table="subset"),
-            "list_genres": self.select("list_genres")[0],
-        }
+        saved = self.values
+        self.values = {n: [v] for n, v in sample_values(self.spec).items()}
+        try:
+            found = {str(s.file.path): self.raw_ddl(s) for s in self.spec.sources.values()}
+            for model in self.spec.models:
+                (build,) = self.builds(model)[:1] or [Build(model, None, model.name)]
+                found[str(model.file.path)] = self.build_select(build)[0]
+            for output in self.outputs()[: len(self.spec.exports)]:
+                found[str(output.export.file.path)] = self.export_select(output)
+            for parameter in self.spec.parameters.values():
+                if parameter.values:
+                    found[str(parameter.values.path)] = self.select(parameter.values, None, None)[0]
+            return found
+        finally:
+            self.values = saved
+
+    # -- state -------------------------------------------------------------------------------------
 
     def hold_lock(self) -> None:
         """One writer per lake and database, until the command ends (see lock.py)."""
@@ -114,11 +267,40 @@ class Job:
             self.lock = lock_for(self.settings, self.storage)
             self.lock.acquire(self.settings.wait_lock)
 
+    @cached_property
+    def built(self) -> Builds:
+        return Builds(self.storage, self.layout.state_dir() + "builds.json")
+
+    def current(self, table: str, table_digest: str) -> bool:
+        """The table is there and was built from these SQL and inputs."""
+        return self.built.current(table, table_digest) and self.engine.table_exists(
+            self.database, table
+        )
+
+    def stale_models(self, names) -> set[str]:
+        """Of these models (none per value), those not built from the current SQL and data."""
+        digests = build_digests(self)
+        tables = {name: self.expand(self.spec.model(name).table) for name in names}
+        return {name for name, table in tables.items() if not self.current(table, digests[table])}
+
     def require_database(self, step: str) -> None:
         if not self.engine.database_exists(self.database):
             raise StepFailed(
                 step, f"database {self.database} does not exist: run `elt ensure-db` first"
             )
+
+    def exist(self, tables) -> bool:
+        return self.engine.database_exists(self.database) and all(
+            self.engine.table_exists(self.database, t) for t in tables
+        )
+
+    @staticmethod
+    def command(step: str, values: dict[str, str]) -> str:
+        """How the user runs a step for these values: `elt export --genre Sci-Fi`."""
+        return " ".join(["elt", step, *(f"--{n} {shlex.quote(v)}" for n, v in values.items())])
+
+
+# -- the steps -------------------------------------------------------------------------------------
 
 
 def ensure_db(job: Job) -> str:
@@ -134,32 +316,36 @@ def ensure_db(job: Job) -> str:
 
 
 def check_raw_data(job: Job) -> None:
-    for table in RAW_TABLES:
-        if not job.storage.list_files(job.layout.raw(table)):
+    for name, location in job.locations.items():
+        if not job.storage.list_files(location):
             raise BadInput(
-                f"no raw {table} files under {job.layout.raw(table)}: "
-                "check --lake and --source-prefix, or run `elt sample-data`"
+                f"no raw {name} files under {location}: check --lake and --source-prefix, or "
+                "run `elt sample-data`"
             )
 
 
 def create_tables(job: Job) -> None:
     check_raw_data(job)
     job.require_database("create-tables")
-    job.reporter.step_started("create-tables", ", ".join(RAW_TABLES))
+    sources = list(job.spec.sources.values())
+    job.reporter.step_started("create-tables", ", ".join(s.name for s in sources))
     # DROP first: CREATE ... IF NOT EXISTS would keep a stale definition (the original's INT
     # ratings) forever. The tables are external, so dropping them leaves the raw files alone.
     job.engine.execute_many(
-        [Statement("drop_table", sql.drop_table(job.database, t), t) for t in RAW_TABLES]
+        [Statement("drop_table", sql.drop_table(job.database, s.name), s.name) for s in sources]
     )
     job.engine.execute_many(
-        [Statement(f"create_{t}_table", job.raw_ddl(t), t, creates=t) for t in RAW_TABLES]
+        [
+            Statement(f"create_{s.name}_table", job.raw_ddl(s), s.name, creates=s.name)
+            for s in sources
+        ]
     )
     job.reporter.step_finished("create-tables")
 
 
 def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[QueryResult]:
     """Run statements that read raw tables (with their rows if asked). One that met a
-    malformed row (see sql.guard_raw_reads) fails with how many there are and where; with
+    malformed row (see sql.resolve) fails with how many there are and where; with
     --skip-bad-rows, what was skipped is counted and told."""
     run = job.engine.query_many if rows else job.engine.execute_many
     try:
@@ -174,7 +360,7 @@ def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[
             "count them",
             exc.query_id,
         ) from exc
-    if job.skip_bad_rows:
+    if job.skip_bad_rows and any(st.reads for st in statements):
         found = _malformed(job, statements)
         if found:
             job.reporter.note(f"{statements[0].template}: skipped {_describe_malformed(found)}")
@@ -205,55 +391,56 @@ def _describe_malformed(found: list[tuple[str, int]]) -> str:
     )
 
 
-def genres_in_data(job: Job) -> list[tuple[str, int]] | None:
-    """The genres with their film counts; None in a dry run, where nothing is queried."""
-    select, reads = job.select("list_genres")
-    (result,) = read_raw(job, [Statement("list_genres", select, reads=reads)], rows=True)
+def values_in_data(job: Job, parameter: str) -> list[tuple[str, int]] | None:
+    """The values of a parameter there are in the data, with their counts (its `values`
+    query); None in a dry run, where nothing is queried. A model it reads that is not built,
+    or was built from other SQL or data, is read as its SELECT: the values are those of the
+    data as it is now."""
+    spec = job.spec
+    unbuilt = job.stale_models(r for r in spec.values_reads(parameter) if r not in spec.sources)
+    select, reads = job.select(spec.parameters[parameter].values, None, None, unbuilt)
+    (result,) = read_raw(job, [Statement(f"list_{parameter}s", select, reads=reads)], rows=True)
     rows = result.rows
-    return None if rows is None else [(str(genre), int(films)) for genre, films in rows]
+    return None if rows is None else [(str(value), int(count)) for value, count in rows]
 
 
-def check_genres(subsets: list[Subset], known: list[tuple[str, int]] | None) -> None:
-    """A genre with no films is refused before anything is built, like click answers a
-    mistyped command: with the closest genre there is."""
+def check_values(job: Job, parameter: str, known: list[tuple[str, int]] | None) -> None:
+    """A value with nothing in the data is refused before it is built, like click answers a
+    mistyped command: with the closest value there is."""
     if known is None:
         return  # a dry run: nothing was asked
-    # genres match case-insensitively: suggest the spelling with the most films
-    names = {genre.lower(): genre for genre, _ in sorted(known, key=lambda gf: gf[1])}
-    for s in subsets:
-        if s.genre.lower() not in names:
-            close = difflib.get_close_matches(s.genre.lower(), list(names), n=1, cutoff=0.6)
+    # values match case-insensitively: suggest the spelling with the most behind it
+    names = {value.lower(): value for value, _ in sorted(known, key=lambda vc: vc[1])}
+    for value in job.values.get(parameter, []):
+        if value.lower() not in names:
+            close = difflib.get_close_matches(value.lower(), list(names), n=1, cutoff=0.6)
             hint = (
                 f". Did you mean {names[close[0]]!r}?"
                 if close
-                else "; `elt genres` lists the genres in the data"
+                else f"; `elt values {parameter}` lists the {parameter}s in the data"
             )
-            raise BadInput(f"no films with genre {s.genre!r}{hint}")
+            counted = job.spec.parameters[parameter].counted
+            raise BadInput(f"no {counted} with {parameter} {value!r}{hint}")
 
 
-def raw_tables_exist(job: Job) -> bool:
-    return job.engine.database_exists(job.database) and all(
-        job.engine.table_exists(job.database, t) for t in RAW_TABLES
-    )
-
-
-def list_genres(job: Job) -> list[tuple[str, int]] | None:
-    """`elt genres`: works on a fresh lake too, by doing first what ensure-db and
-    create-tables would (and saying so); otherwise it changes nothing."""
+def list_values(job: Job, parameter: str) -> list[tuple[str, int]] | None:
+    """`elt values` (`elt genres`): works on a fresh lake too, by doing first what ensure-db
+    and create-tables would (and saying so); otherwise it changes nothing."""
+    if job.spec.parameters[parameter].values is None:
+        raise BadInput(f"the job does not say how to list the {parameter}s (no values = ...)")
     check_raw_data(job)
-    if not raw_tables_exist(job):
+    if not job.exist(job.spec.sources):
         job.reporter.note(
-            "genres: the raw tables are not there yet: making them, as `elt ensure-db` and "
-            "`elt create-tables` do"
+            f"{parameter}s: the raw tables are not there yet: making them, as `elt ensure-db` "
+            "and `elt create-tables` do"
         )
         job.hold_lock()
         ensure_db(job)
         create_tables(job)
-    job.reporter.step_started("genres")
-    found = genres_in_data(job)
-    job.reporter.step_finished(
-        "genres", "" if found is None else f"{len(found)} genres in the data"
-    )
+    job.reporter.step_started(f"{parameter}s")
+    found = values_in_data(job, parameter)
+    outcome = "" if found is None else f"{len(found)} {parameter}s in the data"
+    job.reporter.step_finished(f"{parameter}s", outcome)
     return found
 
 
@@ -267,40 +454,75 @@ def version_of(table: str) -> tuple[str, str]:
     return view, version
 
 
-def build_subset(job: Job, subsets: list[Subset], version: str | None = None, known=None) -> None:
+def build(job: Job, version: str | None = None, checked: set[str] | None = None) -> None:
+    """Every model, level by level (a level reads only what earlier ones built): each build
+    a new table over a fresh location, then its view pointed at it in one statement, so
+    readers see the old complete version or the new one, never a missing or half-built
+    table. The version readers saw before is kept until the next successful build, so a
+    query that was already scanning it finishes. A model whose SQL and inputs did not change
+    since its last build, and whose table is there, is not built again."""
     job.require_database("build-subset")
-    if not raw_tables_exist(job):
+    if not job.exist(job.spec.sources):
         raise StepFailed("build-subset", "the raw tables are not there: run `elt create-tables`")
-    job.reporter.step_started("build-subset", ", ".join(s.genre for s in subsets))
-    check_genres(subsets, known if known is not None else genres_in_data(job))
-    # Each build is a new table over a fresh location (so a CTAS never meets old files), then
-    # the subset's view is pointed at it in one statement: readers see the old complete version
-    # or the new one, never a missing or half-built table. The version readers saw before is
-    # kept until the next successful build, so a query that was already scanning it finishes.
+    builds = [b for m in job.spec.models for b in job.builds(m)]
+    job.reporter.step_started("build-subset", ", ".join(b.subject for b in builds))
+    checked = set(checked or ())
     version = version or new_version()
-    statements = _build_statements(job, subsets, version)
-    try:
-        read_raw(job, statements)
-    except BaseException:
-        _discard(job, statements, after_failure=True)
-        raise
-    for st in statements:
-        _publish(job, st)
+    digests = build_digests(job)
+    for level in job.spec.levels():
+        for parameter in {m.per for m in level if m.per} - checked:
+            check_values(job, parameter, values_in_data(job, parameter))
+            checked.add(parameter)
+        todo = []
+        for b in (b for m in level for b in job.builds(m)):
+            if job.current(b.table, digests[b.table]):
+                job.reporter.skipped(b.subject, "SQL and inputs unchanged since its build")
+            else:
+                todo.append(b)
+        statements = _build_statements(job, todo, version)
+        try:
+            read_raw(job, statements)
+        except BaseException:
+            _discard(job, statements, after_failure=True)
+            raise
+        for b, st in zip(todo, statements, strict=True):
+            _publish(job, st)
+            job.built.record(b.table, digests[b.table])
     job.reporter.step_finished("build-subset")
 
 
-def _build_statements(job: Job, subsets: list[Subset], version: str) -> list[Statement]:
-    """One CTAS per subset into a new version: `<slug>__<version>` over a fresh location."""
+def build_digests(job: Job) -> dict[str, str]:
+    """Per table to build: a digest of its SQL and of what it reads (the raw files' listing
+    and table definition, the digests of the models it reads), so it changes when any of
+    them changes."""
+    digests: dict[str, str] = {}
+    fingerprints = {n: job.storage.fingerprint(loc) for n, loc in job.locations.items()}
+    for model in job.spec.models:
+        for b in job.builds(model):
+            parts = [job.build_select(b)[0]]
+            for name in model.reads:
+                if name in fingerprints:  # a source: its files and how they are read
+                    parts += [fingerprints[name], job.raw_ddl(job.spec.sources[name])]
+                else:
+                    read = job.spec.model(name)
+                    values = {read.per: b.value} if read.per else {}
+                    parts.append(digests[job.expand(read.table, values)])
+            digests[b.table] = digest(*parts)
+    return digests
+
+
+def _build_statements(job: Job, builds: list[Build], version: str) -> list[Statement]:
+    """One CTAS per build into a new version: `<table>__<version>` over a fresh location."""
     statements = []
-    for s in subsets:
-        select, reads = job.select("build_subset", genre=s.genre)
-        location = job.layout.table_data(s.table, version) if job.engine.places_tables else None
-        table = f"{s.table}__{version}"
+    for b in builds:
+        select, reads = job.build_select(b)
+        location = job.layout.table_data(b.table, version) if job.engine.places_tables else None
+        table = f"{b.table}__{version}"
         statements.append(
             Statement(
-                "build_subset",
+                b.model.name,
                 sql.ctas(job.database, table, select, location),
-                s.genre,
+                b.subject,
                 creates=table,
                 reads=reads,
             )
@@ -358,90 +580,97 @@ def _discard(job: Job, built: list[Statement], after_failure: bool = False) -> N
             job.reporter.note(f"build-subset: could not clean up {st.creates}: {exc}")
 
 
-def export(job: Job, subsets: list[Subset]) -> None:
+def export(job: Job) -> None:
     job.require_database("export")
-    for s in subsets:
-        if not job.engine.table_exists(job.database, s.table):
+    outputs = job.outputs()
+    for o in outputs:
+        if not job.engine.table_exists(job.database, o.table):
+            what = f"the {o.subject} {o.export.model}" if o.values else f"model {o.export.model}"
             raise StepFailed(
                 "export",
-                f"the {s.genre} subset is not built: run `elt build-subset --genre "
-                f"{shlex.quote(s.genre)}` first",
+                f"{what} is not built: run `{job.command('build-subset', o.values)}` first",
             )
-    job.reporter.step_started("export", ", ".join(s.genre for s in subsets))
-    for s in subsets:
-        job.storage.delete_prefix(job.layout.export_dir(s.table))
-        dest = job.layout.export_file(s.table)
-        export = job.render("export_subset", table=s.table)
-        result = job.engine.export_csv(Statement("export_subset", export, s.genre), dest)
-        job.reporter.output(dest, result.row_count, s.genre)
+    job.reporter.step_started("export", ", ".join(o.subject for o in outputs))
+    for o in outputs:
+        job.storage.delete_prefix(job.layout.export_dir(o.table))
+        dest = job.export_file(o)
+        statement = Statement("export", job.export_select(o), o.subject)
+        result = job.engine.export_csv(statement, dest)
+        job.reporter.output(dest, result.row_count, o.subject)
     job.reporter.step_finished("export")
 
 
-def move(job: Job, subsets: list[Subset]) -> list[str]:
-    job.reporter.step_started("move", ", ".join(s.genre for s in subsets))
+def move(job: Job) -> list[str]:
+    outputs = job.outputs()
+    job.reporter.step_started("move", ", ".join(o.subject for o in outputs))
     finals = []
-    for s in subsets:
-        files = job.storage.list_files(job.layout.export_dir(s.table))
+    for o in outputs:
+        files = job.storage.list_files(job.layout.export_dir(o.table))
         if len(files) != 1:
             found = "nothing" if not files else f"{len(files)} files"
             raise StepFailed(
                 "move",
-                f"expected one export file under {job.layout.export_dir(s.table)}, found {found}: "
-                f"run `elt export --genre {shlex.quote(s.genre)}` first",
+                f"expected one export file under {job.layout.export_dir(o.table)}, found {found}: "
+                f"run `{job.command('export', o.values)}` first",
             )
-        final = job.layout.final_file(s.table)
+        final = job.final_file(o)
         job.storage.move(files[0], final)
-        job.reporter.moved(files[0], final, s.genre)
+        job.reporter.moved(files[0], final, o.subject)
         finals.append(final)
     job.reporter.step_finished("move")
     return finals
 
 
-def run(job: Job, subsets: list[Subset]) -> list[str]:
+def check_values_early(job: Job) -> set[str]:
+    """Refuse a mistyped value before anything changes, where the models that list the values
+    are built and current. Otherwise the build checks the values as soon as it has built those
+    models, which it would build anyway: no scan of the raw data is paid twice. Returns the
+    parameters checked."""
+    checked = set()
+    for parameter in job.spec.per_value:
+        models = [r for r in job.spec.values_reads(parameter) if r not in job.spec.sources]
+        if (
+            job.spec.parameters[parameter].values
+            and job.exist(job.spec.sources)
+            and not job.stale_models(models)
+        ):
+            job.reporter.step_started("check", ", ".join(job.values[parameter]))
+            known = values_in_data(job, parameter)
+            check_values(job, parameter, known)
+            counted = "" if known is None else f"{len(known)} {parameter}s in the data"
+            job.reporter.step_finished("check", counted)
+            checked.add(parameter)
+    return checked
+
+
+def run(job: Job) -> list[str]:
     """The five steps. With a journal, each finished step is recorded with a digest of the SQL
-    it runs (and, for the build, of the raw files); `--resume` skips a step whose digest is
-    unchanged, until one step has to run: every step after it runs too."""
+    it runs (and, for the build, of what the models read); `--resume` skips a step whose
+    digest is unchanged, until one step has to run: every step after it runs too."""
     check_raw_data(job)  # before anything changes
-    known = None
-    if raw_tables_exist(job):  # a mistyped genre is refused before anything changes
-        job.reporter.step_started("genres", ", ".join(s.genre for s in subsets))
-        known = genres_in_data(job)
-        check_genres(subsets, known)
-        job.reporter.step_finished(
-            "genres", "" if known is None else f"{len(known)} genres in the data"
-        )
+    checked = check_values_early(job)
     journal = job.journal
-    names = [s.table for s in subsets]
-    fingerprints = [job.storage.fingerprint(job.layout.raw(t)) for t in RAW_TABLES]
+    outputs = job.outputs()
     plan = [
         ("ensure-db", [sql.create_database(job.database)], lambda: ensure_db(job)),
-        ("create-tables", [job.raw_ddl(t) for t in RAW_TABLES], lambda: create_tables(job)),
+        (
+            "create-tables",
+            [job.raw_ddl(s) for s in job.spec.sources.values()],
+            lambda: create_tables(job),
+        ),
         (
             "build-subset",
-            [*fingerprints, *[job.select("build_subset", genre=s.genre)[0] for s in subsets]],
-            lambda: _build_recorded(job, subsets, chain, known),
+            sorted(build_digests(job).values()),
+            lambda: _build_recorded(job, chain, checked),
         ),
-        (
-            "export",
-            [job.render("export_subset", table=t) for t in names],
-            lambda: export(job, subsets),
-        ),
-        ("move", [job.layout.final_file(t) for t in names], lambda: move(job, subsets)),
+        ("export", [job.export_select(o) for o in outputs], lambda: export(job)),
+        ("move", [job.final_file(o) for o in outputs], lambda: move(job)),
     ]
-    chain, must_run, finals = "", False, [job.layout.final_file(t) for t in names]
-    genres = ", ".join(s.genre for s in subsets)
+    chain, must_run, finals = "", False, [job.final_file(o) for o in outputs]
     for step, parts, action in plan:
         chain = digest(chain, *parts)
         if not must_run and journal and journal.done(step, chain):
             job.reporter.step_skipped(step, "done by an earlier run with the same SQL and data")
-            continue
-        if step == "build-subset" and _unchanged(job, subsets, chain):
-            # A subset depends only on its SQL and the raw files: when neither changed since
-            # the last build and the tables are there, they already are the result.
-            job.reporter.step_skipped(
-                step, "raw files and SQL unchanged since the last build", genres
-            )
-            journal.finished(step, chain)
             continue
         must_run = True
         result = action()
@@ -452,25 +681,32 @@ def run(job: Job, subsets: list[Subset]) -> list[str]:
     return finals
 
 
-def _unchanged(job: Job, subsets: list[Subset], build_digest: str) -> bool:
-    return (
-        bool(job.journal)
-        and job.journal.unchanged("build-subset", build_digest)
-        and all(job.engine.table_exists(job.database, s.table) for s in subsets)
-    )
-
-
-def _build_recorded(job: Job, subsets: list[Subset], build_digest: str, known) -> None:
-    """build_subset, resuming the killed run's build where that is safe: same SQL and raw
-    files, and every CTAS of it still running, or finished with its table still there.
-    Otherwise a new version: a cancelled CTAS may have left files in its location."""
+def _build_recorded(job: Job, build_digest: str, checked: set[str]) -> None:
+    """build, resuming the killed run's build where that is safe: same SQL and raw files, and
+    every CTAS it still has to run either started by the killed run and still running (or
+    finished, its table still there), or never started, its location empty. Otherwise a new
+    version: a cancelled CTAS may have left files in its location."""
     journal = job.journal
     version = None
     if journal and journal.resume and journal.building_digest == build_digest:
-        statements = _build_statements(job, subsets, journal.version)
-        if all(job.engine.reattachable(st) for st in statements):
+        digests = build_digests(job)
+        pending = [
+            b
+            for m in job.spec.models
+            for b in job.builds(m)
+            if not job.current(b.table, digests[b.table])
+        ]
+        statements = _build_statements(job, pending, journal.version)
+        if all(_resumable(job, st) for st in statements):
             version = journal.version
     version = version or new_version()
     if journal:
         journal.building(version, build_digest)
-    build_subset(job, subsets, version, known)
+    build(job, version, checked)
+
+
+def _resumable(job: Job, statement: Statement) -> bool:
+    if job.engine.reattachable(statement):
+        return True
+    location = job.layout.table_data(*version_of(statement.creates))
+    return not job.journal.query_for(statement.sql) and not job.storage.list_files(location)

@@ -1,22 +1,12 @@
-"""Find and render the SQL templates in queries/. User values reach SQL only through here."""
+"""Render a job's SQL: user values reach SQL only through here."""
 
 from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
 from pathlib import Path
 
 from elt_cli.errors import BadInput, TemplateError
-
-# The job's own SQL. The statements around it (database, drops, CTAS, views) are elt's: sql.py.
-TEMPLATE_NAMES = (
-    "create_movies_table",
-    "create_ratings_table",
-    "build_subset",
-    "export_subset",
-    "list_genres",
-)
 
 # No leading `_`: Athena DDL needs backticks around such names, DML double quotes; refusing them
 # keeps every statement valid as written.
@@ -59,16 +49,7 @@ def slug(genre: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", genre.lower()).strip("_")
 
 
-# How each placeholder's value becomes SQL text.
-_RENDER = {
-    "database": lambda v: identifier(v, "database name"),
-    "table": lambda v: identifier(v, "table name"),
-    "location": location_literal,
-    "genre": text_literal,
-}
-
-
-class _SqlTemplate(string.Template):
+class SqlTemplate(string.Template):
     # Only ${name} is a placeholder, so Athena's "$path" and "$bucket" columns stay as written.
     pattern = (
         r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}"
@@ -76,45 +57,28 @@ class _SqlTemplate(string.Template):
     )
 
 
-@dataclass(frozen=True)
-class Templates:
-    folder: Path
-    texts: dict[str, str]
-
-    @classmethod
-    def load(cls, folder: Path | None = None) -> Templates:
-        """Read and check every template: a broken one stops the run before it changes anything."""
-        folder = folder or packaged_queries()
-        if not folder.is_dir():
-            raise TemplateError(f"SQL template folder {folder} does not exist")
-        texts = {}
-        for name in TEMPLATE_NAMES:
-            path = folder / f"{name}.sql"
-            if not path.is_file():
-                raise TemplateError(f"SQL template {name}.sql is missing from {folder}")
-            text = path.read_text(encoding="utf-8")
-            unknown = set(_SqlTemplate(text).get_identifiers()) - set(_RENDER)
-            if unknown:
-                raise TemplateError(
-                    f"SQL template {path} uses unknown placeholder(s) "
-                    f"{', '.join('${' + u + '}' for u in sorted(unknown))}; "
-                    f"known: {', '.join('${' + k + '}' for k in _RENDER)}"
-                )
-            texts[name] = text
-        return cls(folder, texts)
-
-    def render(self, name: str, **values: str) -> str:
-        """The statement as it is sent: placeholders filled, leading comment lines dropped."""
-        template = _SqlTemplate(self.texts[name])
-        needed = set(template.get_identifiers())
-        missing = needed - set(values)
-        if missing:
-            raise TemplateError(f"SQL template {name}.sql needs a value for {sorted(missing)}")
-        sql = template.substitute({k: _RENDER[k](values[k]) for k in needed})
-        lines = sql.strip().splitlines()
-        while lines and lines[0].lstrip().startswith("--"):
-            lines.pop(0)
-        return "\n".join(lines).strip().rstrip(";").strip()
+def render(text: str, values: dict[str, str], lines_as_written: bool = False) -> str:
+    """A job's SQL with its placeholders filled, each value made safe for its place:
+    ${database} and ${table} are checked identifiers, ${location} a location literal, any
+    other (a parameter) an escaped string literal. Leading comment lines are dropped, unless
+    `lines_as_written` (for errors that name a line of the file)."""
+    template = SqlTemplate(text)
+    needed = set(template.get_identifiers())
+    missing = needed - set(values)
+    if missing:
+        raise TemplateError(f"no value for {', '.join('${' + m + '}' for m in sorted(missing))}")
+    kinds = {
+        "database": lambda v: identifier(v, "database name"),
+        "table": lambda v: identifier(v, "table name"),
+        "location": location_literal,
+    }
+    sql = template.substitute({k: kinds.get(k, text_literal)(values[k]) for k in needed})
+    if lines_as_written:
+        return sql
+    lines = sql.strip().splitlines()
+    while lines and lines[0].lstrip().startswith("--"):
+        lines.pop(0)
+    return "\n".join(lines).strip().rstrip(";").strip()
 
 
 def packaged_queries() -> Path:

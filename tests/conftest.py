@@ -206,7 +206,7 @@ def slow_build(folder: Path, multiply: int) -> Path:
 
     queries = folder / f"slow-queries-{multiply}"
     shutil.copytree(packaged_queries(), queries)
-    build = queries / "build_subset.sql"
+    build = queries / "movie_ratings.sql"
     join = "JOIN ${database}.ratings AS r ON r.movieId = m.movieId\n"
     slow = f"CROSS JOIN UNNEST(sequence(1, {multiply})) AS s (n)\n"
     build.write_text(build.read_text().replace(join, join + slow))

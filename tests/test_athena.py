@@ -69,7 +69,7 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
 
     sent = aws.queries()
     queries = [one_line(q) for q in sent]  # elt prints the SQL it generates on lines
-    version = queries[6].split("sci_fi__", 1)[1].split()[0]
+    version = queries[5].split("movie_ratings__", 1)[1].split()[0]
     assert queries[:3] == [
         "CREATE DATABASE IF NOT EXISTS movielens_elt",
         "DROP TABLE IF EXISTS movielens_elt.movies",
@@ -89,21 +89,38 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
         )
     movies = guarded("movies", ["movieId", "title", "genres"])
     ratings = guarded("ratings", ["userId", "movieId", "rating", "timestamp"])
-    assert queries[5] == (
-        f"SELECT genre, COUNT(*) AS films FROM ({movies}) AS movies "
+    # the one query that reads the raw files: every rated film, published as movie_ratings
+    assert sent[5].startswith(
+        f"CREATE TABLE movielens_elt.movie_ratings__{version}\nWITH (format = 'PARQUET', "
+        f"external_location = 's3://lake/tables/movielens_elt/movie_ratings/{version}/')\nAS\n"
+        "SELECT"
+    )
+    assert f"FROM ({movies}) AS m JOIN ({ratings}) AS r ON r.movieId = m.movieId" in queries[5]
+    assert sent[6] == (
+        f"CREATE OR REPLACE VIEW movielens_elt.movie_ratings AS\n"
+        f"SELECT * FROM movielens_elt.movie_ratings__{version}"
+    )
+    # the genre is checked against the built films, then its subset cut from them
+    assert queries[7] == (
+        "SELECT genre, COUNT(*) AS films FROM movielens_elt.movie_ratings AS movie_ratings "
         "CROSS JOIN UNNEST(SPLIT(genres, '|')) AS t(genre) GROUP BY genre ORDER BY genre"
     )
-    assert sent[6].startswith(
+    assert sent[8].startswith(
         f"CREATE TABLE movielens_elt.sci_fi__{version}\nWITH (format = 'PARQUET', "
         f"external_location = 's3://lake/tables/movielens_elt/sci_fi/{version}/')\nAS\nSELECT"
     )
-    assert f"FROM ({movies}) AS m JOIN ({ratings}) AS r ON r.movieId = m.movieId" in queries[6]
-    assert "WHERE CONTAINS(SPLIT(LOWER(m.genres), '|'), LOWER('Sci-Fi'))" in queries[6]
-    assert sent[7:] == [
+    assert queries[8].endswith(
+        "FROM movielens_elt.movie_ratings AS movie_ratings "
+        "WHERE CONTAINS(SPLIT(LOWER(genres), '|'), LOWER('Sci-Fi'))"
+    )
+    assert sent[9] == (
         f"CREATE OR REPLACE VIEW movielens_elt.sci_fi AS\n"
-        f"SELECT * FROM movielens_elt.sci_fi__{version}",
-        "SELECT movie_id, title, year, avg_rating, num_ratings\nFROM movielens_elt.sci_fi\n"
-        "ORDER BY year DESC NULLS LAST, title, movie_id",
+        f"SELECT * FROM movielens_elt.sci_fi__{version}"
+    )
+    # Athena sorts NULLs last whatever the direction, so sqlglot leaves out NULLS LAST
+    assert queries[10:] == [
+        "SELECT movie_id, title, year, avg_rating, num_ratings "
+        "FROM movielens_elt.sci_fi AS subset ORDER BY year DESC, title, movie_id"
     ]
     for params in aws.sent("StartQueryExecution"):
         assert params["WorkGroup"] == "primary"
@@ -159,19 +176,29 @@ def test_genres_are_built_by_queries_started_together_and_checked_together(
     aws.results[0][1].append(["Horror", "1"])
     result = elt("--lake", s3_lake, "build-subset", *[a for g in genres for a in ("--genre", g)])
     assert result.exit_code == 0, result.output
+
+    def subset_ctas(op, p):
+        return (
+            op == "StartQueryExecution"
+            and p["QueryString"].startswith("CREATE TABLE")
+            and not p["QueryString"].startswith("CREATE TABLE movielens_elt.movie_ratings__")
+        )
+
     ops = [(op, p) for op, p in aws.calls if op in ("StartQueryExecution", "QueryState")]
-    starts = [i for i, (op, p) in enumerate(ops) if op == "StartQueryExecution"
-              and p["QueryString"].startswith("CREATE TABLE")]  # fmt: skip
+    starts = [i for i, (op, p) in enumerate(ops) if subset_ctas(op, p)]
     first_check = next(i for i, (op, _) in enumerate(ops) if op == "QueryState" and i > starts[0])
     assert len(starts) == 3 and starts[-1] < first_check  # all three started, then checked
-    ctas = {p["QueryString"].split()[2] for op, p in ops if op == "StartQueryExecution"
-            and p["QueryString"].startswith("CREATE TABLE")}  # fmt: skip
+    ctas = {p["QueryString"].split()[2] for op, p in ops if subset_ctas(op, p)}
     assert {t.split(".")[1].split("__")[0] for t in ctas} == {"sci_fi", "comedy", "horror"}
     # checked together: the three took about as long as one (0.6 s each), not three times
     (begin,) = [t for t, (op, p) in zip(aws.times, aws.calls, strict=True)
-                if op == "StartQueryExecution" and p["QueryString"].startswith("CREATE TABLE")
-                and "sci_fi" in p["QueryString"]]  # fmt: skip
-    ids = {e["QueryExecutionId"] for e in aws.executions() if e["Query"].startswith("CREATE TABLE")}
+                if subset_ctas(op, p) and "sci_fi" in p["QueryString"]]  # fmt: skip
+    ids = {
+        e["QueryExecutionId"]
+        for e in aws.executions()
+        if e["Query"].startswith("CREATE TABLE movielens_elt.") and "__v" in e["Query"]
+        and not e["Query"].startswith("CREATE TABLE movielens_elt.movie_ratings__")
+    }  # fmt: skip
     end = max(t for t, (op, p) in zip(aws.times, aws.calls, strict=True)
               if op == "QueryState" and p["id"] in ids and p["state"] == "SUCCEEDED")  # fmt: skip
     assert end - begin < 1.5
@@ -257,12 +284,18 @@ def test_failed_query_stops_the_run_with_its_reason(elt, s3_lake, athena_results
     aws.failures["CREATE TABLE movielens_elt.sci_fi__"] = "HIVE_BAD_DATA: Error parsing field"
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
-    failed = [e for e in aws.executions() if e["Query"].startswith("CREATE TABLE")]
+    failed = [
+        e for e in aws.executions() if e["Query"].startswith("CREATE TABLE movielens_elt.sci_fi__")
+    ]
     assert last_line(result) == (
-        f"Error: build_subset failed (query {failed[0]['QueryExecutionId']}): "
+        f"Error: subset failed (query {failed[0]['QueryExecutionId']}): "
         "FAILED: HIVE_BAD_DATA: Error parsing field"
     )
-    assert not [q for q in aws.queries() if q.startswith(("CREATE OR REPLACE VIEW", EXPORT_PREFIX))]
+    assert not [
+        q
+        for q in map(one_line, aws.queries())
+        if q.startswith(("CREATE OR REPLACE VIEW movielens_elt.sci_fi ", EXPORT_PREFIX))
+    ]
     assert aws.keys("movielens/sci_fi/") == []
 
 
@@ -300,7 +333,14 @@ def test_clean_up_touches_only_owned_prefixes(elt, s3_lake, athena_results):
     (version,) = {k.split("/")[3] for k in aws.keys("tables/movielens_elt/sci_fi/")}
     assert version not in ("v20200101t000000aaaaaa", "v20190101t000000bbbbbb")
     assert "DROP TABLE IF EXISTS movielens_elt.sci_fi__v20190101t000000bbbbbb" in aws.queries()
-    assert aws.glue_tables() == ["movies", "ratings", "sci_fi", f"sci_fi__{version}"]
+    assert aws.glue_tables() == [
+        "movie_ratings",
+        f"movie_ratings__{version}",
+        "movies",
+        "ratings",
+        "sci_fi",
+        f"sci_fi__{version}",
+    ]
     assert aws.keys("export/") == []
 
 
@@ -361,9 +401,10 @@ def test_an_unchanged_rerun_on_athena_skips_the_build_and_its_scan(elt, s3_lake,
     aws.calls.clear()
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output
-    assert "build-subset: skipped, raw files and SQL unchanged since the last build" in (
-        result.stderr
-    )
+    for built in ("movie_ratings", "Sci-Fi"):
+        assert (
+            f"build-subset: {built} skipped, SQL and inputs unchanged since its build"
+        ) in result.stderr
     assert not [q for q in aws.queries() if q.startswith("CREATE TABLE")]
     assert aws.get(FINAL_KEY) == first
 
@@ -397,14 +438,14 @@ def test_each_query_reports_id_data_scanned_and_cost(elt, s3_lake, athena_result
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    build = next(line for line in lines if "build_subset [Sci-Fi] SUCCEEDED" in line)
+    build = next(line for line in lines if "subset [Sci-Fi] SUCCEEDED" in line)
     assert build.endswith("2.5 GB scanned, est. $0.012500")  # $5 per TB
     genres = next(line for line in lines if "list_genres SUCCEEDED" in line)
     assert genres.endswith("1.0 KB scanned, est. $0.000050")  # billed as 10 MB
     ddl = next(line for line in lines if "create_movies_table [movies] SUCCEEDED" in line)
     assert ddl.endswith("0 B scanned, est. $0.000000")
     assert re.fullmatch(
-        r"\S+ Done in [0-9.]+ s: 1 file written \(10 rows\), 9 queries, 0 failed, "
+        r"\S+ Done in [0-9.]+ s: 1 file written \(10 rows\), 11 queries, 0 failed, "
         r"2\.5 GB scanned, est\. \$0\.0126",
         lines[-1],
     )
@@ -418,12 +459,10 @@ def test_cancelled_queries_are_billed_and_failed_ones_are_not(elt, s3_lake, athe
     aws.rules.hold.add("CREATE TABLE movielens_elt.sci_fi__")
     result = elt("--lake", s3_lake, "--timeout", "1", "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
-    build = next(
-        line for line in result.stderr.splitlines() if "build_subset [Sci-Fi] CANC" in line
-    )
+    build = next(line for line in result.stderr.splitlines() if "subset [Sci-Fi] CANC" in line)
     assert build.endswith("300.0 MB scanned, est. $0.001500")
     assert re.search(
-        r"Failed after [0-9.]+ s: 8 queries, 1 failed, 300\.0 MB scanned, est\. \$0\.001[56]",
+        r"Failed after [0-9.]+ s: 10 queries, 1 failed, 300\.0 MB scanned, est\. \$0\.001[56]",
         result.stderr,
     )
 
@@ -431,9 +470,7 @@ def test_cancelled_queries_are_billed_and_failed_ones_are_not(elt, s3_lake, athe
     aws.failures["CREATE TABLE movielens_elt.sci_fi__"] = "HIVE_BAD_DATA: Error parsing field"
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
-    build = next(
-        line for line in result.stderr.splitlines() if "build_subset [Sci-Fi] FAIL" in line
-    )
+    build = next(line for line in result.stderr.splitlines() if "subset [Sci-Fi] FAIL" in line)
     assert build.endswith("300.0 MB scanned, est. $0.000000")
 
 
@@ -546,16 +583,23 @@ def test_the_sql_athena_is_sent_computes_the_contract(elt, s3_lake, athena_resul
 
     assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
     sent = athena_results.queries()
-    (ctas,) = [q for q in sent if q.startswith("CREATE TABLE")]
+    built = [q for q in sent if q.startswith(("CREATE TABLE", "CREATE OR REPLACE VIEW"))]
+    assert len(built) == 4  # movie_ratings and sci_fi: each a CTAS and its publish
     export = sent[-1]
     local = make_lake(tmp_path / "local", AWKWARD_MOVIES, AWKWARD_RATINGS)
     for step in ("ensure-db", "create-tables"):
         assert elt("--lake", local, step).exit_code == 0
     engine = LocalEngine(local)
     try:
-        select = sqlglot.parse_one(ctas, read="athena").expression.sql("athena")
-        where = str(tmp_path / "built") + "/"
-        engine.execute(Statement("ctas", sql.ctas("movielens_elt", "sci_fi", select, where)))
+        for i, query in enumerate(built):
+            if query.startswith("CREATE OR REPLACE VIEW"):
+                engine.execute(Statement("publish", query))
+                continue
+            ctas = sqlglot.parse_one(query, read="athena")
+            table = ctas.this.name
+            where = str(tmp_path / "built" / str(i)) + "/"  # its s3:// location, here
+            select = ctas.expression.sql("athena")
+            engine.execute(Statement("ctas", sql.ctas("movielens_elt", table, select, where)))
         rows = engine.query(Statement("export", export)).rows
     finally:
         engine.close()

@@ -27,6 +27,7 @@ from conftest import (
 HEADER = ["movie_id", "title", "year", "avg_rating", "num_ratings"]
 FINAL_KEY = "movielens/sci_fi/sci_fi-movies.csv"
 CTAS = "CREATE TABLE movielens_elt.sci_fi__"
+RAW_CTAS = "CREATE TABLE movielens_elt.movie_ratings__"  # the one query reading the raw files
 DROP_STAGING = "DROP TABLE IF EXISTS movielens_elt.sci_fi__"
 EXPORT = "SELECT movie_id, title, year"
 GENRES = ("SELECT genre", [["genre", "films"], ["Sci-Fi", "10"]])
@@ -91,18 +92,17 @@ def test_enforcing_workgroup_gets_no_external_location_and_clean_up_goes_through
         new_ratings(aws, n)
         result = elt("--lake", s3_lake, "--workgroup", "etl", "run", "--genre", "Sci-Fi")
         assert result.exit_code == 0, result.output
-        tables.append(view_target(aws))
-    ctas = [q for q in aws.queries() if q.startswith(CTAS)]
-    assert len(ctas) == 3 and not [q for q in ctas if "external_location" in q]
+        tables.append((view_target(aws, "movie_ratings"), view_target(aws)))
+    ctas = [q for q in aws.queries() if q.startswith(("CREATE TABLE", RAW_CTAS))]
+    assert len(ctas) == 6 and not [q for q in ctas if "external_location" in q]
     # results and table data went where the workgroup says, nothing to --results
     assert aws.keys("athena-results/") == [] and aws.keys("tables/") == []
     data = {k.split("/")[2] for k in aws.keys("wg-results/tables/")}
     ids = {e["QueryExecutionId"]: e["Query"] for e in aws.executions()}
-    # the first version's data was found through Glue and deleted; the previous one is kept
-    assert {ids[q].split("__", 1)[1].split()[0] for q in data} == {
-        t.split("__", 1)[1] for t in tables[1:]
-    }
-    assert aws.glue_tables() == ["movies", "ratings", "sci_fi", *tables[1:]]
+    # the first versions' data was found through Glue and deleted; the previous ones are kept
+    kept = [t for pair in tables[1:] for t in pair]
+    assert sorted(ids[q].split()[2].split(".")[1] for q in data) == sorted(kept)
+    assert aws.glue_tables() == sorted(["movies", "ratings", "movie_ratings", "sci_fi", *kept])
     assert aws.get(FINAL_KEY) == csv_bytes(aws.results[1][1])
 
 
@@ -161,7 +161,7 @@ def test_sigterm_during_a_ctas_stops_it_and_sees_it_final_before_any_clean_up(
     assert [op for op, _ in order][:2] == ["StopQueryExecution", "QueryState"]
     assert {op for op, _ in order[2:]} == {"StartQueryExecution", "DeleteObjects"}
     # the staging data it left (AthenaRules writes a CTAS's files as it starts) is gone
-    assert aws.keys("tables/") == []
+    assert aws.keys("tables/movielens_elt/sci_fi/") == []
     assert all(
         e["Status"]["State"] == "CANCELLED" for e in aws.executions() if e["Query"].startswith(CTAS)
     )
@@ -171,12 +171,12 @@ def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(aws, s3_lake
     """kill -9 while a CTAS runs; the CTAS is then cancelled (by the user, or a timeout) and
     its partial files stay. Neither a resumed nor a plain run meets HIVE_PATH_ALREADY_EXISTS."""
     aws.results = [GENRES, (EXPORT, [HEADER])]
-    aws.rules.hold.add(CTAS)
+    aws.rules.hold.add(RAW_CTAS)
     process = start_elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
-    assert kill_at(process, "build_subset [Sci-Fi] RUNNING")
-    (ctas,) = [e for e in aws.executions() if e["Query"].startswith(CTAS)]
+    assert kill_at(process, "movie_ratings RUNNING")
+    (ctas,) = [e for e in aws.executions() if e["Query"].startswith(RAW_CTAS)]
     aws.athena.stop_query_execution(QueryExecutionId=ctas["QueryExecutionId"])
-    leftovers = aws.keys("tables/movielens_elt/sci_fi/")
+    leftovers = aws.keys("tables/movielens_elt/movie_ratings/")
     assert leftovers  # the cancelled CTAS's partial files
     aws.rules.hold.clear()
     for args in (["--resume"], []):
@@ -186,9 +186,27 @@ def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(aws, s3_lake
     assert not set(leftovers) & set(aws.keys("tables/"))  # cleaned up by the plain run
 
 
+def test_resume_reattaches_to_the_raw_scan_the_killed_run_left_running(elt, s3_lake, results):
+    """kill -9 while the one query that reads the raw files runs: --resume waits for that
+    query instead of paying for the scan again, and builds the rest in its version."""
+    aws = results
+    aws.rules.hold.add(RAW_CTAS)
+    process = start_elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert kill_at(process, "movie_ratings RUNNING")
+    aws.rules.hold.clear()  # it finishes after the kill
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi", "--resume")
+    assert result.exit_code == 0, result.output
+    (ctas,) = [e for e in aws.executions() if e["Query"].startswith(RAW_CTAS)]
+    assert f"re-attached to query {ctas['QueryExecutionId']} (movie_ratings)" in result.stderr
+    version = ctas["Query"].split()[2].split("__")[1]
+    assert view_target(aws, "movie_ratings") == f"movie_ratings__{version}"
+    assert view_target(aws) == f"sci_fi__{version}"
+    assert aws.get(FINAL_KEY) == csv_bytes(aws.results[1][1])
+
+
 def kill_after_the_build(s3_lake) -> None:
     process = start_elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
-    assert kill_at(process, "build_subset [Sci-Fi] SUCCEEDED")
+    assert kill_at(process, "subset [Sci-Fi] SUCCEEDED")
 
 
 def test_resume_does_not_reattach_to_a_ctas_whose_table_was_dropped(elt, s3_lake, results):
@@ -210,11 +228,11 @@ def test_resume_does_not_reattach_to_a_build_of_older_raw_files(elt, s3_lake, re
     new_ratings(aws, 1)
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi", "--resume")
     assert result.exit_code == 0, result.output
-    assert "build_subset" not in " ".join(
-        line for line in result.stderr.splitlines() if "re-attached" in line
-    )
-    ctas = [e["Query"] for e in aws.executions() if e["Query"].startswith(CTAS)]
-    assert len(ctas) == 2 and ctas[0] != ctas[1]
+    attached = " ".join(line for line in result.stderr.splitlines() if "re-attached" in line)
+    assert "(movie_ratings)" not in attached and "(subset)" not in attached
+    for prefix in (RAW_CTAS, CTAS):  # both models built again, from the new raw files
+        ctas = [e["Query"] for e in aws.executions() if e["Query"].startswith(prefix)]
+        assert len(ctas) == 2 and ctas[0] != ctas[1]
 
 
 # -- 4. malformed raw rows ---------------------------------------------------------------------
@@ -227,16 +245,16 @@ COUNT_MOVIES = 'SELECT "$path" AS file, COUNT(*) AS malformed FROM movielens_elt
 
 def test_malformed_rows_on_athena_fail_naming_the_file_and_the_count(elt, s3_lake, results):
     aws = results
-    aws.failures[CTAS] = MALFORMED  # what the guard makes Athena answer (moto runs no SQL)
+    aws.failures[RAW_CTAS] = MALFORMED  # what the guard makes Athena answer (moto runs no SQL)
     aws.results += [
         (COUNT_MOVIES, [["file", "malformed"]]),
         (COUNT_RATINGS, [["file", "malformed"], [BAD, "2"], [BAD + ".2", "1"]]),
     ]
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
-    (ctas,) = [e for e in aws.executions() if e["Query"].startswith(CTAS)]
+    (ctas,) = [e for e in aws.executions() if e["Query"].startswith(RAW_CTAS)]
     assert last_line(result) == (
-        f"Error: build_subset failed (query {ctas['QueryExecutionId']}): 3 malformed row(s) in "
+        f"Error: movie_ratings failed (query {ctas['QueryExecutionId']}): 3 malformed row(s) in "
         f"the raw data (2 in {BAD}, 1 in {BAD}.2): a field missing, extra or not of its "
         "column's type; fix the file, or give --skip-bad-rows to skip and count them"
     )
@@ -252,12 +270,12 @@ def test_skip_bad_rows_on_athena_leaves_them_out_and_counts_them(elt, s3_lake, r
     ]
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi", "--skip-bad-rows")
     assert result.exit_code == 0, result.output
-    (ctas,) = [q for q in aws.queries() if q.startswith(CTAS)]
+    (ctas,) = [q for q in aws.queries() if q.startswith(RAW_CTAS)]
     ctas = " ".join(ctas.split())
     assert 'WHERE NOT ( "userId" IS NULL OR "movieId" IS NULL OR "rating" IS NULL' in ctas
     assert "malformed row in" not in ctas
     assert (
-        f"build_subset: skipped 2 malformed row(s) in the raw data (2 in {BAD}): a field "
+        f"movie_ratings: skipped 2 malformed row(s) in the raw data (2 in {BAD}): a field "
         "missing, extra or not of its column's type"
     ) in result.stderr
 

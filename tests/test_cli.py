@@ -107,7 +107,7 @@ def test_config_precedence_flag_over_env_over_file_over_default(elt, tmp_path):
     settings = settings_of(result)
     assert settings["database"] == ("from_flag", "flag")
     assert settings["timeout"] == ("60.0", "elt.toml")
-    assert settings["source_prefix"] == ("movielens", "default")
+    assert settings["source_prefix"] == ("movielens", "job")  # the job's [defaults]
     assert settings["engine"] == ("local", "default")
     assert settings["lake"] == (str(tmp_path / "lake"), "default")
     # a local lake: the Athena settings are left out, and it says so

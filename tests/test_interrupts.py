@@ -59,11 +59,11 @@ def test_a_signal_during_a_local_query_exits_with_its_code_and_discards_the_buil
     assert process.returncode == code, rest
     lines = rest.splitlines()
     assert lines[-1] == f"Error: {word}"
-    assert " build-subset: build_subset [Sci-Fi] INTERRUPTED in " in rest
+    assert " build-subset: movie_ratings INTERRUPTED in " in rest
     assert "FAILED" not in rest
     discarded = [line for line in lines if "discarded the half-built version" in line]
     assert len(discarded) == 1 and discarded[0].endswith(
-        "; the published sci_fi, if any, is unchanged"
+        "; the published movie_ratings, if any, is unchanged"
     )
     assert {k: v for k, v in snapshot(lake).items() if "run.json" not in k} == before
     assert not (lake / "_elt/movielens_elt/lock").exists()  # the lock was released
@@ -95,7 +95,7 @@ def test_the_live_view_shows_a_long_local_query_running(built_lake, slow_queries
 
     read(3.0)  # start-up, the quick steps, and into the build's query
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
-    assert re.search(r"build_subset Sci-Fi +\d+\.\ds +RUNNING", text), text[-2000:]
+    assert re.search(r"  movie_ratings +\d+\.\ds +RUNNING", text), text[-2000:]
     process.send_signal(signal.SIGINT)
     read(0.0)
     while process.poll() is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     AWKWARD_MOVIES,
+    AWKWARD_RATINGS,
     elt_process,
     expected_subset,
     make_lake,
@@ -114,7 +115,8 @@ def test_two_runs_in_a_row_give_the_same_files(elt, awkward_lake):
     second = snapshot(awkward_lake)
     assert second[FINAL] == first[FINAL]
     tables = lambda snap: [k for k in snap if k.startswith("tables/")]  # noqa: E731
-    assert len(tables(first)) == len(tables(second)) == 1  # the old version was removed
+    # one version of each table (movie_ratings, sci_fi): the second run rebuilt nothing
+    assert tables(first) == tables(second) and len(tables(second)) == 2
     assert not [k for k in second if k.startswith("export/")]  # moved, not copied
 
 
@@ -150,10 +152,12 @@ def test_ensure_db_says_which_branch_it_took(elt, awkward_lake):
 
 
 def test_genres_lists_films_per_genre(elt, awkward_lake):
+    """The rated films of each genre, as the data spells it: the films a subset can hold
+    (Never Rated, a Sci-Fi film, is not counted)."""
     elt("--lake", awkward_lake, "ensure-db")
     elt("--lake", awkward_lake, "create-tables")
     result = elt("--lake", awkward_lake, "genres")
-    assert "Sci-Fi\t10\n" in result.stdout and "sci-fi\t1\n" in result.stdout
+    assert "Sci-Fi\t9\n" in result.stdout and "sci-fi\t1\n" in result.stdout
     assert "(no genres listed)\t1\n" in result.stdout
 
 
@@ -192,24 +196,37 @@ def test_average_rounds_exact_ties_half_up(elt, tmp_path, ratings, average):
 
 
 def test_rerun_with_unchanged_raw_files_and_sql_skips_the_build(elt, awkward_lake):
+    unchanged = "skipped, SQL and inputs unchanged since its build"
     elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "Comedy")
     first = snapshot(awkward_lake)
     result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "Comedy")
     assert result.exit_code == 0, result.output
-    assert "build-subset: skipped, raw files and SQL unchanged since the last build" in (
-        result.stderr
-    )
-    assert "build_subset [" not in result.stderr
+    for built in ("movie_ratings", "Sci-Fi", "Comedy"):
+        assert f"build-subset: {built} {unchanged}" in result.stderr
+    build_log = result.stderr.split("build-subset: started")[1].split("export: started")[0]
+    assert "SUCCEEDED" not in build_log  # no query built anything
     assert {k: v for k, v in snapshot(awkward_lake).items() if "run.json" not in k} == {
         k: v for k, v in first.items() if "run.json" not in k
     }
-    # a different set of genres, or a subset table that went missing, is built again
-    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
-    assert "build_subset [Sci-Fi] SUCCEEDED" in result.stderr
+    # per model: a genre never built is built, from the films already there
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "Horror")
+    assert "subset [Horror] SUCCEEDED" in result.stderr
+    assert f"build-subset: movie_ratings {unchanged}" in result.stderr
+    assert f"build-subset: Sci-Fi {unchanged}" in result.stderr
+    # a subset table that went missing is built again
     catalog = awkward_lake / "_elt/movielens_elt/catalog.json"
     tables = json.loads(catalog.read_text())
     del tables["tables"]["sci_fi"]
     catalog.write_text(json.dumps(tables))
     result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
-    assert "build_subset [Sci-Fi] SUCCEEDED" in result.stderr
+    assert "subset [Sci-Fi] SUCCEEDED" in result.stderr
+    assert "movie_ratings SUCCEEDED" not in result.stderr
     assert read_output(awkward_lake / FINAL) == expected_subset(awkward_lake, "Sci-Fi")
+    # new raw files: both models are built again, and the output has the new rating
+    before = read_output(awkward_lake / FINAL)
+    make_lake(awkward_lake, AWKWARD_MOVIES, [*AWKWARD_RATINGS, (99, 2, 4.5)])
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert "movie_ratings SUCCEEDED" in result.stderr
+    assert "subset [Sci-Fi] SUCCEEDED" in result.stderr
+    after = read_output(awkward_lake / FINAL)
+    assert after == expected_subset(awkward_lake, "Sci-Fi") and after != before

@@ -10,7 +10,7 @@ from conftest import elt_in_terminal, elt_process, snapshot
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
 LOG_LINE = re.compile(rf"{ISO} (?:[a-z-]+: \S.*|(?:Done in|Failed after) \d.*|Dry run: .*)")
-CLOSING = re.compile(r"Done in \d+\.\d s: 1 file written \(10 rows\), 9 queries, 0 failed")
+CLOSING = re.compile(r"Done in \d+\.\d s: 1 file written \(10 rows\), 11 queries, 0 failed")
 FINAL = "movielens/sci_fi/sci_fi-movies.csv"
 THREE = ["--genre", "Sci-Fi", "--genre", "Comedy", "--genre", "(no genres listed)"]
 
@@ -30,7 +30,7 @@ def test_plain_log_when_not_a_terminal(awkward_lake, tmp_path):
     assert [line.split(" ", 1)[1] for line in lines if ": started" in line] == [
         "ensure-db: started movielens_elt",
         "create-tables: started movies, ratings",
-        "build-subset: started Sci-Fi",
+        "build-subset: started movie_ratings, Sci-Fi",
         "export: started Sci-Fi",
         "move: started Sci-Fi",
     ]
@@ -95,7 +95,8 @@ def test_the_summary_has_a_line_per_step_and_genre_and_fits_80_columns(elt, awkw
         ["ensure-db", "movielens_elt", "OK"],
         ["create-tables", "movies", "OK"],
         ["create-tables", "ratings", "OK"],
-        ["build-subset", "Sci-Fi,", "Comedy,"],
+        ["build-subset", "movie_ratings", "OK"],
+        ["build-subset", "list_genres", "OK"],  # the genres checked, once the films are built
         ["build-subset", "Sci-Fi", "OK"],
         ["build-subset", "Comedy", "OK"],
         ["build-subset", "(no", "genres"],
@@ -107,10 +108,10 @@ def test_the_summary_has_a_line_per_step_and_genre_and_fits_80_columns(elt, awkw
         ["move", "(no", "genres"],
     ]
     assert "was missing: created" in summary[2]
-    assert [r[-1] for r in rows[10:]] == ["10", "5", "1"]  # rows written per genre
+    assert [r[-1] for r in rows[11:]] == ["10", "5", "1"]  # rows written per genre
     assert "  movielens/sci_fi/sci_fi-movies.csv (10 rows)" in summary  # relative to the lake
     assert re.fullmatch(
-        r"Done in \d+\.\d s: 3 files written \(10 \+ 5 \+ 1 rows\), 15 queries, 0 failed",
+        r"Done in \d+\.\d s: 3 files written \(10 \+ 5 \+ 1 rows\), 17 queries, 0 failed",
         summary[-1],
     )
     assert len(result.stderr.splitlines()) <= 40  # three genres fit a 40-line terminal
@@ -121,9 +122,17 @@ def test_the_summary_has_a_line_per_step_and_genre_and_fits_80_columns(elt, awkw
 def test_a_skipped_build_has_its_line_and_reason(elt, awkward_lake):
     elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
     result = elt("--lake", awkward_lake, "--progress", "run", "--genre", "Sci-Fi")
-    skipped = [line for line in summary_of(result) if "SKIPPED" in line]
-    assert len(skipped) == 1 and skipped[0].split()[:3] == ["build-subset", "Sci-Fi", "SKIPPED"]
-    assert "raw files and SQL" in skipped[0]
+    summary = summary_of(result)
+    skipped = [i for i, line in enumerate(summary) if "SKIPPED" in line]
+    assert [summary[i].split()[:3] for i in skipped] == [
+        ["build-subset", "movie_ratings", "SKIPPED"],
+        ["build-subset", "Sci-Fi", "SKIPPED"],
+    ]
+    # the reason wraps between words in its column, never cut
+    first, second = skipped
+    wrapped = [line.strip() for line in summary[first + 1 : second]]
+    reason = " ".join([summary[first].split(None, 3)[3].strip(), *wrapped])
+    assert reason == "SQL and inputs unchanged since its build"
 
 
 def test_the_athena_summary_has_a_line_per_query_with_its_id_and_cost(elt, s3_lake, aws):
@@ -137,13 +146,17 @@ def test_the_athena_summary_has_a_line_per_query_with_its_id_and_cost(elt, s3_la
     assert result.exit_code == 0, result.output
     assert all(len(line) <= 80 for line in result.stderr.splitlines())
     summary = summary_of(result)
-    (ctas,) = [e for e in aws.executions() if e["Query"].startswith("CREATE TABLE")]
+    (ctas,) = [
+        e for e in aws.executions() if e["Query"].startswith("CREATE TABLE movielens_elt.sci_fi")
+    ]
     build = next(line for line in summary if ctas["QueryExecutionId"][:8] in line)
     assert build.split()[:4] == ["build-subset", "Sci-Fi", "OK", "0.0s"]
     assert build.rstrip().endswith(f"{ctas['QueryExecutionId'][:8]} 2.5 GB $0.0125")
-    closing = " ".join(summary[next(i for i, x in enumerate(summary) if x.startswith("Done")) :])
+    closing = " ".join(
+        " ".join(summary[next(i for i, x in enumerate(summary) if x.startswith("Done")) :]).split()
+    )
     assert re.fullmatch(  # wrapped between words where it does not fit 80 columns
-        r"Done in \d+\.\d s: 1 file written \(1 row\), 9 queries, 0 failed, 2\.5 GB scanned, "
+        r"Done in \d+\.\d s: 1 file written \(1 row\), 11 queries, 0 failed, 2\.5 GB scanned, "
         r"est\. \$0\.0126",
         closing,
     )
@@ -169,13 +182,13 @@ def test_json_is_all_of_stdout_with_counts_that_agree(elt, awkward_lake):
     assert document["result"] == [final]
     # the export was moved: the file written is the final one, with the rows it holds
     assert document["outputs"] == [{"step": "move", "subject": "Sci-Fi", "uri": final, "rows": 10}]
-    assert document["total"]["queries"] == len(document["queries"]) == 9
+    assert document["total"]["queries"] == len(document["queries"]) == 11
     assert document["total"]["failed"] == 0 and document["total"]["files"] == 1
-    build = [q for q in document["queries"] if q["template"] == "build_subset"]
+    build = [q for q in document["queries"] if q["template"] == "subset"]
     assert build == [
         {
             "step": "build-subset",
-            "template": "build_subset",
+            "template": "subset",
             "subject": "Sci-Fi",
             "query_id": None,
             "state": "SUCCEEDED",
@@ -186,16 +199,15 @@ def test_json_is_all_of_stdout_with_counts_that_agree(elt, awkward_lake):
         }
     ]
     again = json.loads(elt("--lake", awkward_lake, "--json", "run", "--genre", "Sci-Fi").stdout)
-    skipped = [s for s in again["steps"] if s["step"] == "build-subset"]
-    assert skipped == [
+    assert again["skipped"] == [
         {
             "step": "build-subset",
-            "detail": "Sci-Fi",
-            "status": "skipped",
-            "seconds": 0.0,
-            "outcome": "raw files and SQL unchanged since the last build",
+            "subject": subject,
+            "reason": "SQL and inputs unchanged since its build",
         }
+        for subject in ("movie_ratings", "Sci-Fi")
     ]
+    assert not [q for q in again["queries"] if q["step"] == "build-subset"]
 
 
 def test_json_on_failure_has_the_error_without_the_debug_hint(elt, awkward_lake):
@@ -206,7 +218,7 @@ def test_json_on_failure_has_the_error_without_the_debug_hint(elt, awkward_lake)
     assert result.exit_code == 1
     document = json.loads(result.stdout)
     assert document["status"] == "failed" and document["exit_code"] == 1
-    assert document["error"].startswith("build_subset failed: 1 malformed row(s) in the raw data")
+    assert document["error"].startswith("movie_ratings failed: 1 malformed row(s) in the raw data")
     assert "--debug" not in document["error"]
     assert document["steps"][-1]["step"] == "build-subset"
     assert document["steps"][-1]["status"] == "failed"
@@ -214,7 +226,7 @@ def test_json_on_failure_has_the_error_without_the_debug_hint(elt, awkward_lake)
 
 def test_json_of_genres_and_config_carries_their_result(elt, awkward_lake):
     genres = json.loads(elt("--lake", awkward_lake, "--json", "genres").stdout)
-    assert {"genre": "Sci-Fi", "films": 10} in genres["result"]
+    assert {"genre": "Sci-Fi", "films": 9} in genres["result"]  # rated films
     assert len(genres["result"]) == 15
     config = json.loads(elt("--lake", awkward_lake, "--json", "config").stdout)
     assert config["result"]["lake"] == {"value": str(awkward_lake), "source": "flag"}
@@ -236,7 +248,7 @@ def test_json_on_athena_has_query_ids_and_cost(elt, aws):
 def test_genres_works_on_a_fresh_lake_and_says_what_it_made(elt, awkward_lake):
     result = elt("--lake", awkward_lake, "genres")
     assert result.exit_code == 0, result.output
-    assert "Sci-Fi\t10\n" in result.stdout and "(no genres listed)\t1\n" in result.stdout
+    assert "Sci-Fi\t9\n" in result.stdout and "(no genres listed)\t1\n" in result.stdout
     assert (
         "genres: the raw tables are not there yet: making them, as `elt ensure-db` and "
         "`elt create-tables` do"
@@ -251,7 +263,7 @@ def test_genres_is_an_aligned_table_at_a_terminal(elt, awkward_lake, tmp_path):
     code, text = elt_in_terminal("--lake", awkward_lake, "genres", cwd=tmp_path)
     assert code == 0, text
     rows = [line for line in text.splitlines() if line.startswith(("genre ", "Sci-Fi ", "War "))]
-    assert [r.split() for r in rows] == [["genre", "films"], ["Sci-Fi", "10"], ["War", "2"]]
+    assert [r.split() for r in rows] == [["genre", "films"], ["Sci-Fi", "9"], ["War", "2"]]
     assert len({r.index(r.split()[1]) for r in rows}) == 1  # the counts start in one column
     assert "\t" not in text
 
@@ -286,12 +298,12 @@ def test_dry_run_predicts_the_skip_of_an_unchanged_build_as_the_run_decides(elt,
     for _ in range(2):
         assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
     planned = elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-Fi")
-    assert "build-subset: would skip, raw files and SQL unchanged since the last build" in (
-        planned.stderr
-    )
-    assert "CREATE TABLE movielens_elt.sci_fi__" not in planned.stdout
+    for built in ("movie_ratings", "Sci-Fi"):
+        reason = f"{built} would skip, SQL and inputs unchanged since its build"
+        assert f"build-subset: {reason}" in planned.stderr
+    assert "CREATE TABLE" not in planned.stdout
     ran = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi")
-    assert "build-subset: skipped, raw files and SQL unchanged since the last build" in ran.stderr
+    assert "build-subset: Sci-Fi skipped, SQL and inputs unchanged since its build" in ran.stderr
     with (awkward_lake / "movielens/ratings/ratings-1.csv").open("a") as f:
         f.write("9,9,4.0,1\n")
     planned = elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-Fi")
@@ -312,7 +324,7 @@ def test_dry_run_sql_is_never_rewrapped_to_the_terminal(elt, awkward_lake):
         return re.sub(r"v\d{8}t\d{6}[0-9a-f]{6}", "VERSION", text)
 
     statements = [s.strip() for s in plain.stdout.split(";\n") if "CREATE TABLE" in s]
-    (ctas,) = statements
+    (ctas,) = [s for s in statements if "movie_ratings__" in s]
     ctas = versionless(ctas.split("\n", 1)[1])  # without its "-- build-subset" line
     assert max(len(line) for line in ctas.splitlines()) > 40
     assert ctas in versionless(narrow.stdout)

@@ -85,10 +85,12 @@ def big_lake(tmp_path_factory):
     [
         "create-tables: started",
         "build-subset: started",
-        "build_subset [Sci-Fi] SUCCEEDED",
+        "movie_ratings SUCCEEDED",
+        "publish [movie_ratings] SUCCEEDED",
+        "subset [Sci-Fi] SUCCEEDED",
         "publish [Sci-Fi] SUCCEEDED",
         "export: started",
-        "export_subset [Sci-Fi] SUCCEEDED",
+        "export [Sci-Fi] SUCCEEDED",
         "move: started",
     ],
 )
@@ -110,10 +112,11 @@ def test_kill_9_at_any_moment_then_a_plain_rerun(big_lake, tmp_path, moment):
     assert (lake / FINAL).read_bytes() == good
     # what the killed run left behind was cleaned up: every version folder is a table, the
     # published one and at most the one readers saw before it
-    versions = {p.name for p in (lake / "tables/movielens_elt/sci_fi").iterdir()}
     tables = json.loads((lake / "_elt/movielens_elt/catalog.json").read_text())["tables"]
-    assert versions == {n.split("__")[1] for n in tables if n.startswith("sci_fi__")}
-    assert len(versions) <= 2 and tables["sci_fi"]["of"].split("__")[1] in versions
+    for view in ("movie_ratings", "sci_fi"):
+        versions = {p.name for p in (lake / "tables/movielens_elt" / view).iterdir()}
+        assert versions == {n.split("__")[1] for n in tables if n.startswith(f"{view}__")}
+        assert len(versions) <= 2 and tables[view]["of"].split("__")[1] in versions
     assert [p.name for p in (lake / "export").rglob("*") if p.is_file()] == []
 
 
@@ -178,7 +181,7 @@ def test_resume_skips_steps_done_with_unchanged_sql(elt, awkward_lake, tmp_path)
 
     queries = tmp_path / "queries"
     shutil.copytree(Path_queries(), queries)
-    export = queries / "export_subset.sql"
+    export = queries / "export.sql"
     export.write_text(export.read_text().replace("ORDER BY", "ORDER BY num_ratings DESC,"))
     result = elt(
         "--lake", awkward_lake, "--queries", queries, "run", "--genre", "Sci-Fi", "--resume"
@@ -409,8 +412,7 @@ def test_hostile_genres_are_literal_text_end_to_end(elt, tmp_path):
     ],
 )
 def test_hostile_input_changes_nothing(elt, awkward_lake, args, code):
-    elt("--lake", awkward_lake, "ensure-db")
-    elt("--lake", awkward_lake, "create-tables")
+    elt("--lake", awkward_lake, "run", "--genre", "Comedy")
     before = snapshot(awkward_lake)
     result = elt("--lake", awkward_lake, *args)
     assert result.exit_code == code, result.output
@@ -442,7 +444,7 @@ def test_malformed_rows_are_an_error_naming_the_file(elt, tmp_path):
     result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
     assert last_line(result) == (
-        f"Error: build_subset failed: 2 malformed row(s) in the raw data, first "
+        f"Error: movie_ratings failed: 2 malformed row(s) in the raw data, first "
         f"{lake}/movielens/ratings/bad.csv line 3 (cast rating: '5,9,four,2'); fix the file, "
         "or give --skip-bad-rows to skip and count them"
     )
@@ -455,7 +457,7 @@ def test_skip_bad_rows_skips_and_counts(elt, tmp_path):
     assert result.exit_code == 0, result.output
     notes = json.loads(result.stdout)["notes"]
     assert notes == [
-        f"build_subset: skipped 2 malformed row(s), first {lake}/movielens/ratings/"
+        f"movie_ratings: skipped 2 malformed row(s), first {lake}/movielens/ratings/"
         "bad.csv line 3 (cast rating: '5,9,four,2')"
     ]
     (bad := lake / "movielens/ratings/bad.csv").write_text(
@@ -478,7 +480,7 @@ def test_a_ratings_row_with_too_many_fields_is_malformed(elt, tmp_path):
     result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
     assert last_line(result).startswith(
-        f"Error: build_subset failed: 1 malformed row(s) in the raw data, first "
+        f"Error: movie_ratings failed: 1 malformed row(s) in the raw data, first "
         f"{lake}/movielens/ratings/long.csv line 2 (too many columns"
     )
 
@@ -492,13 +494,13 @@ def test_an_empty_rating_is_malformed_not_a_silent_null(elt, tmp_path):
     result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
     assert last_line(result) == (
-        f"Error: build_subset failed: 2 malformed row(s) in the raw data (2 in {empty}): a "
+        f"Error: movie_ratings failed: 2 malformed row(s) in the raw data (2 in {empty}): a "
         "field missing, extra or not of its column's type; fix the file, or give "
         "--skip-bad-rows to skip and count them"
     )
     result = elt("--lake", lake, "run", "--genre", "Sci-Fi", "--skip-bad-rows")
     assert result.exit_code == 0, result.output
-    assert f"build_subset: skipped 2 malformed row(s) in the raw data (2 in {empty})" in (
+    assert f"movie_ratings: skipped 2 malformed row(s) in the raw data (2 in {empty})" in (
         result.stderr
     )
     empty.unlink()
@@ -518,13 +520,13 @@ def test_a_csv_table_with_opencsvserdes_default_escape_is_refused(elt, awkward_l
     which the local engine cannot reproduce: refused before anything changes."""
     queries = tmp_path / "queries"
     shutil.copytree(Path_queries(), queries)
-    ddl = queries / "create_movies_table.sql"
+    ddl = queries / "movies.sql"
     ddl.write_text(ddl.read_text().replace(", 'escapeChar' = '\\u0000'", ""))
     before = snapshot(awkward_lake)
     result = elt("--lake", awkward_lake, "--queries", queries, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 2
     assert last_line(result) == (
-        "Error: SQL template create_movies_table.sql: OpenCSVSerde's escape character (by "
+        f"Error: {ddl}: OpenCSVSerde's escape character (by "
         "default the backslash) drops characters from the data on Athena; add 'escapeChar' = "
         "'\\u0000' to its SERDEPROPERTIES to read every character as written"
     )
@@ -542,7 +544,7 @@ def test_genres_refuses_or_skips_malformed_movies_rows(elt, tmp_path):
     )
     skipped = elt("--lake", lake, "genres", "--skip-bad-rows")
     assert skipped.exit_code == 0, skipped.output
-    assert "Sci-Fi\t10\n" in skipped.stdout
+    assert "Sci-Fi\t9\n" in skipped.stdout
     assert f"list_genres: skipped 1 malformed row(s), first {lake}/movielens/movies/more.csv" in (
         skipped.stderr
     )

@@ -149,8 +149,7 @@ class LocalEngine(Engine):
                 query.sql("duckdb", unsupported_level=_error_level())
             except SqlglotError as exc:
                 raise TemplateError(
-                    f"SQL template {label}.sql cannot run on the local engine: "
-                    f"{_first_lines(str(exc), 1)}"
+                    f"{label}: cannot run on the local engine: {_first_lines(str(exc), 1)}"
                 ) from exc
 
     def translate(self, label: str, sql: str):
@@ -161,9 +160,7 @@ class LocalEngine(Engine):
         try:
             tree = sqlglot.parse_one(sql, read="athena")
         except SqlglotError as exc:
-            raise TemplateError(
-                f"SQL template {label}.sql cannot be parsed: {_first_lines(str(exc), 1)}"
-            ) from exc
+            raise TemplateError(f"{label}: cannot be parsed: {_first_lines(str(exc), 1)}") from exc
         return tree
 
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
@@ -391,7 +388,7 @@ class LocalEngine(Engine):
                 # OpenCSVSerDe drops an escape character before any other (`a\b` reads as
                 # `ab`), which DuckDB cannot reproduce: refuse rather than differ from Athena.
                 raise TemplateError(
-                    f"SQL template {label}.sql: OpenCSVSerde's escape character (by default the "
+                    f"{label}: OpenCSVSerde's escape character (by default the "
                     "backslash) drops characters from the data on Athena; add "
                     "'escapeChar' = '\\u0000' to its SERDEPROPERTIES to read every character "
                     "as written"
@@ -400,12 +397,12 @@ class LocalEngine(Engine):
             delimiter, quote = serde_props.get("field.delim", "\x01"), ""
         else:
             raise TemplateError(
-                f"SQL template {label}.sql: the local engine reads "
+                f"{label}: the local engine reads "
                 f"OpenCSVSerde and LazySimpleSerDe tables, not {serde_name}"
             )
         location = props.get("LocationProperty")
         if location is None:
-            raise TemplateError(f"SQL template {label}.sql has no LOCATION")
+            raise TemplateError(f"{label}: has no LOCATION")
         return {
             "kind": "csv",
             "location": self._rel(location.this.name),
@@ -429,7 +426,7 @@ class LocalEngine(Engine):
         location = props.get("external_location")
         if props.get("format", "parquet").lower() != "parquet" or not location:
             raise TemplateError(
-                f"SQL template {label}.sql: the local engine builds tables "
+                f"{label}: the local engine builds tables "
                 "WITH (format = 'PARQUET', external_location = ...)"
             )
         folder = Path(location)

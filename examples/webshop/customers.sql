@@ -1,10 +1,8 @@
--- Ratings are half stars (0.5 ... 5.0): DOUBLE, not INT, or every 3.5 would read as NULL.
--- '\u0000' as the escape character: see create_movies_table.sql.
+-- customers.csv: names are quoted when they hold a comma.
 CREATE EXTERNAL TABLE ${database}.${table} (
-  userId INT,
-  movieId INT,
-  rating DOUBLE,
-  `timestamp` BIGINT
+  customer_id INT,
+  name STRING,
+  country STRING
 )
 ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
 WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\u0000')

@@ -1,0 +1,469 @@
+"""A job: a folder with `job.toml` and its SQL files, in Athena's dialect.
+
+`job.toml` declares the sources (raw tables: a CREATE EXTERNAL TABLE file, where their files
+live), the parameters the user gives (`--genre`), the models (a SELECT each; elt makes each a
+versioned table and publishes it as a view; a model may be one table per value of a
+parameter) and the exports (which model becomes which file). Models read sources and other
+models as `${database}.<name>`; the order they are built in follows from what they read.
+
+Everything is checked when the job is loaded, before anything runs: an unknown key, a missing
+file, an undeclared placeholder or parameter, an unknown table, a cycle is an error naming the
+file and the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elt_cli.errors import TemplateError
+from elt_cli.templates import SqlTemplate, identifier, slug
+
+JOB_FILE = "job.toml"
+KEYS = {
+    "": {"name", "description", "defaults", "sample", "sources", "parameters", "models", "exports"},
+    "defaults": {"database", "source_prefix"},
+    "sample": {"folder", "generator"},
+    "sources": {"name", "sql", "location"},
+    "parameters": {"name", "help", "example", "repeat", "values"},
+    "models": {"name", "sql", "per", "table"},
+    "exports": {"model", "sql", "path"},
+}
+GENERATORS = ("movielens",)  # sample data elt makes itself
+OWNED_FOLDERS = ("tables", "export", "_elt", "athena-results")  # top-level lake folders of elt's
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    path: Path
+    text: str
+
+    def line(self, needle: str) -> int:
+        """The (1-based) line where `needle` first appears, else 1."""
+        at = self.text.find(needle)
+        return self.text.count("\n", 0, at) + 1 if at >= 0 else 1
+
+    def at(self, needle: str = "") -> str:
+        return f"{self.path}:{self.line(needle)}" if needle else str(self.path)
+
+    @property
+    def placeholders(self) -> set[str]:
+        return set(SqlTemplate(self.text).get_identifiers())
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    file: SqlFile
+    location: str  # relative to the lake, a pattern: "{source_prefix}/movies/"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    help: str
+    example: str
+    repeat: bool
+    values: SqlFile | None  # lists the values there are, with a count each
+    counted: str = "rows"  # what that count counts: its column's name (films)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    file: SqlFile
+    per: str | None  # the repeating parameter it is built once per value of
+    table: str  # the published name, a pattern: "{genre_slug}" or the model's name
+    reads: tuple[str, ...] = ()  # the sources and models its SELECT reads
+
+
+@dataclass(frozen=True)
+class Export:
+    model: str
+    file: SqlFile
+    path: str  # the final file, relative to the lake, a pattern
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    folder: Path
+    name: str
+    description: str
+    sources: dict[str, Source]
+    parameters: dict[str, Parameter]
+    models: list[Model]  # in an order they can be built in
+    exports: list[Export]
+    defaults: dict[str, str] = field(default_factory=dict)
+    sample: dict[str, str] = field(default_factory=dict)
+
+    def model(self, name: str) -> Model:
+        return next(m for m in self.models if m.name == name)
+
+    def levels(self) -> list[list[Model]]:
+        """The models in groups: each reads only sources and models of earlier groups, so the
+        models of one group are built together."""
+        depth: dict[str, int] = {}
+        for m in self.models:
+            depth[m.name] = 1 + max((depth.get(r, -1) for r in m.reads), default=-1)
+        levels: list[list[Model]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for m in self.models:
+            levels[depth[m.name]].append(m)
+        return levels
+
+    def values_reads(self, parameter: str) -> tuple[str, ...]:
+        values = self.parameters[parameter].values
+        return _tables_read(self, values, {}) if values else ()
+
+    @property
+    def per_value(self) -> list[str]:
+        """The repeating parameters some model is built per value of."""
+        return list(dict.fromkeys(m.per for m in self.models if m.per))
+
+
+def load_job(folder: Path) -> JobSpec:
+    """Read and check a job folder; every error names its file and line."""
+    path = folder / JOB_FILE
+    if not folder.is_dir():
+        raise TemplateError(f"job folder {folder} does not exist")
+    if not path.is_file():
+        raise TemplateError(
+            f"{folder} has no {JOB_FILE}: a job folder holds {JOB_FILE} and its SQL files "
+            "(see the README, 'Writing a job')"
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"{path}: not valid TOML: {exc}") from exc
+    toml = _Toml(path, text)
+    toml.check_keys(data)
+
+    def sql_file(section: str, index: int, key: str, value) -> SqlFile:
+        if not isinstance(value, str) or not value:
+            raise toml.error(section, index, key, f"{key} must name a SQL file")
+        file = folder / value
+        if not file.is_file():
+            raise toml.error(section, index, key, f"no SQL file {value} in {folder}")
+        return SqlFile(file, file.read_text(encoding="utf-8"))
+
+    def required(section: str, index: int, table: dict, key: str):
+        if key not in table:
+            raise toml.error(section, index, None, f"[[{section}]] needs {key} = ...")
+        return table[key]
+
+    def name_of(section: str, index: int, table: dict) -> str:
+        value = required(section, index, table, "name")
+        try:
+            return identifier(str(value), f"{section[:-1]} name")
+        except Exception as exc:
+            raise toml.error(section, index, "name", str(exc)) from exc
+
+    sources: dict[str, Source] = {}
+    for i, table in enumerate(data.get("sources", [])):
+        name = name_of("sources", i, table)
+        location = table.get("location", f"{{source_prefix}}/{name}/")
+        _check_pattern(toml, "sources", i, "location", location, set())
+        sources[name] = Source(
+            name, sql_file("sources", i, "sql", required("sources", i, table, "sql")), location
+        )
+    if not sources:
+        raise toml.error("", 0, None, "a job needs at least one [[sources]] table")
+
+    parameters: dict[str, Parameter] = {}
+    for i, table in enumerate(data.get("parameters", [])):
+        name = name_of("parameters", i, table)
+        values = table.get("values")
+        parameters[name] = Parameter(
+            name,
+            str(table.get("help", f"A value of {name}.")),
+            str(table.get("example", "")),
+            bool(table.get("repeat", False)),
+            sql_file("parameters", i, "values", values) if values is not None else None,
+        )
+
+    models: dict[str, Model] = {}
+    for i, table in enumerate(data.get("models", [])):
+        name = name_of("models", i, table)
+        per = table.get("per")
+        if per is not None and per not in parameters:
+            raise toml.error("models", i, "per", _unknown("parameter", per, parameters))
+        if per is not None and not parameters[per].repeat:
+            raise toml.error(
+                "models", i, "per", f"parameter {per} does not repeat: give it repeat = true"
+            )
+        pattern = table.get("table", f"{{{per}_slug}}" if per else name)
+        _check_pattern(toml, "models", i, "table", pattern, {per} if per else set())
+        if name in sources or name in models:
+            raise toml.error("models", i, "name", f"{name} is the name of another table")
+        file = sql_file("models", i, "sql", required("models", i, table, "sql"))
+        models[name] = Model(name, file, per, pattern)
+
+    exports: list[Export] = []
+    for i, table in enumerate(data.get("exports", [])):
+        model = required("exports", i, table, "model")
+        if model not in models:
+            raise toml.error("exports", i, "model", _unknown("model", model, models))
+        per = models[model].per
+        path_pattern = required("exports", i, table, "path")
+        _check_pattern(toml, "exports", i, "path", path_pattern, {per} if per else set())
+        if per and f"{{{per}" not in path_pattern:
+            raise toml.error(
+                "exports", i, "path", f"the path must hold {{{per}_slug}}: one file per {per}"
+            )
+        file = sql_file("exports", i, "sql", required("exports", i, table, "sql"))
+        exports.append(Export(model, file, path_pattern))
+
+    sample = data.get("sample", {})
+    if sample.get("generator") and sample["generator"] not in GENERATORS:
+        raise toml.error(
+            "sample", 0, "generator", _unknown("generator", sample["generator"], GENERATORS)
+        )
+    if sample.get("folder") and not (folder / sample["folder"]).is_dir():
+        raise toml.error("sample", 0, "folder", f"no folder {sample['folder']} in {folder}")
+
+    spec = JobSpec(
+        folder,
+        str(data.get("name", folder.name)),
+        str(data.get("description", "")),
+        sources,
+        parameters,
+        list(models.values()),
+        exports,
+        {k: str(v) for k, v in data.get("defaults", {}).items()},
+        {k: str(v) for k, v in sample.items()},
+    )
+    return _resolve(spec)
+
+
+def _resolve(spec: JobSpec) -> JobSpec:
+    """Check every file's placeholders and tables; order the models by what they read."""
+    from dataclasses import replace
+
+    repeating = {n for n, p in spec.parameters.items() if p.repeat}
+    single = set(spec.parameters) - repeating
+    for source in spec.sources.values():
+        _check_placeholders(source.file, {"database", "table", "location"}, spec)
+    reads: dict[str, tuple[str, ...]] = {}
+    for m in spec.models:
+        _check_placeholders(m.file, {"database", *single, *([m.per] if m.per else [])}, spec)
+        reads[m.name] = _tables_read(spec, m.file, {m.per} if m.per else set())
+        for name in reads[m.name]:
+            other = next((o for o in spec.models if o.name == name), None)
+            if other and other.per and other.per != m.per:
+                raise TemplateError(
+                    f"{m.file.at(name)}: {m.name} reads {name}, which is built per {other.per}; "
+                    f"make {m.name} per {other.per} too"
+                )
+    for e in spec.exports:
+        per = spec.model(e.model).per
+        _check_placeholders(e.file, {"database", *single, *([per] if per else [])}, spec)
+        read = _tables_read(spec, e.file, {per} if per else set())
+        if e.model not in read:
+            raise TemplateError(f"{e.file.at()}: the export of {e.model} must read {e.model}")
+    parameters = {}
+    for name, p in spec.parameters.items():
+        if p.values:
+            _check_placeholders(p.values, {"database"}, spec)
+            columns = _output_columns(spec, p.values)
+            if len(columns) != 2:
+                raise TemplateError(
+                    f"{p.values.at('SELECT')}: must give two columns, a {name} and a count "
+                    f"(it gives {len(columns)})"
+                )
+            p = replace(p, counted=columns[1])
+        parameters[name] = p
+    models = [replace(m, reads=reads[m.name]) for m in spec.models]
+    return replace(spec, models=_ordered(models), parameters=parameters)
+
+
+def _ordered(models: list[Model]) -> list[Model]:
+    """Depth first, keeping the job's order where it can; a cycle is an error."""
+    by_name = {m.name: m for m in models}
+    done: list[Model] = []
+    visiting: list[str] = []
+
+    def visit(m: Model) -> None:
+        if m in done:
+            return
+        if m.name in visiting:
+            cycle = visiting[visiting.index(m.name) :] + [m.name]
+            raise TemplateError(
+                f"{m.file.at()}: the models read each other in a cycle: {' -> '.join(cycle)}"
+            )
+        visiting.append(m.name)
+        for name in m.reads:
+            if name in by_name:
+                visit(by_name[name])
+        visiting.pop()
+        done.append(m)
+
+    for m in models:
+        visit(m)
+    return done
+
+
+def sample_values(spec: JobSpec) -> dict[str, str]:
+    return {n: p.example or "x" for n, p in spec.parameters.items()}
+
+
+def _check_placeholders(file: SqlFile, allowed: set[str], spec: JobSpec) -> None:
+    for name in sorted(file.placeholders - allowed):
+        if name in spec.parameters:
+            why = f'${{{name}}} is a parameter this file is not built per (give per = "{name}")'
+        else:
+            known = ", ".join("${" + k + "}" for k in sorted(allowed))
+            why = f"unknown placeholder ${{{name}}} (here: {known})"
+        raise TemplateError(f"{file.at('${' + name + '}')}: {why}")
+
+
+def _parse(spec: JobSpec, file: SqlFile):
+    """A file's SELECT, parsed with sample values; an error names the line."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError
+
+    from elt_cli.templates import render
+
+    values = {"database": "elt_db", **sample_values(spec)}
+    given = {k: v for k, v in values.items() if k in file.placeholders}
+    text = render(file.text, given, lines_as_written=True)
+    try:
+        tree = sqlglot.parse_one(text.rstrip().rstrip(";"), read="athena")
+    except ParseError as exc:
+        error = exc.errors[0] if exc.errors else {}
+        line = error.get("line", 1)
+        raise TemplateError(
+            f"{file.path}:{line}: cannot be parsed as Athena SQL: {error.get('description', exc)}"
+        ) from exc
+    if not isinstance(tree, exp.Query):
+        raise TemplateError(f"{file.at()}: must be a SELECT")
+    return tree
+
+
+def _output_columns(spec: JobSpec, file: SqlFile) -> list[str]:
+    return [e.alias_or_name for e in _parse(spec, file).selects]
+
+
+def _tables_read(spec: JobSpec, file: SqlFile, per: set[str]) -> tuple[str, ...]:
+    """The job's tables a file's SELECT reads (`${database}.<name>`); an unknown one, or one
+    not qualified with ${database}, is an error naming the line."""
+    from sqlglot import exp
+
+    tree = _parse(spec, file)
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    known = set(spec.sources) | {m.name for m in spec.models}
+    found = []
+    for table in tree.find_all(exp.Table):
+        if not table.name:
+            continue  # UNNEST and other table functions
+        if not table.db:
+            if table.name in ctes:
+                continue
+            raise TemplateError(
+                f"{file.at(table.name)}: write ${{database}}.{table.name}: the job's tables are "
+                "read with their database"
+            )
+        if table.db != "elt_db":
+            continue  # a table of another database: read as it is
+        if table.name not in known:
+            raise TemplateError(f"{file.at(table.name)}: {_unknown('table', table.name, known)}")
+        found.append(table.name)
+    return tuple(dict.fromkeys(found))
+
+
+def _check_pattern(toml, section: str, index: int, key: str, pattern, per: set) -> None:
+    """A path or name pattern: {source_prefix}, {database}, {<param>} and {<param>_slug}."""
+    if not isinstance(pattern, str) or not pattern:
+        raise toml.error(section, index, key, f"{key} must be a text")
+    allowed = {"source_prefix", "database"} | {f"{p}_slug" for p in per} | per
+    for name in re.findall(r"{([^{}]*)}", pattern):
+        if name not in allowed:
+            known = ", ".join("{" + a + "}" for a in sorted(allowed))
+            raise toml.error(section, index, key, f"unknown {{{name}}} in {key} (here: {known})")
+    if key != "table":
+        top = pattern.strip("/").split("/")[0]
+        if pattern.startswith("/") or ".." in pattern.split("/") or top in OWNED_FOLDERS:
+            raise toml.error(
+                section,
+                index,
+                key,
+                f"{key} {pattern!r} must be a path inside the lake, out of "
+                f"the folders elt writes to ({', '.join(OWNED_FOLDERS)})",
+            )
+
+
+def expand(pattern: str, source_prefix: str, database: str, values: dict[str, str]) -> str:
+    """Fill a pattern: {source_prefix}, {database}, {<param>}, {<param>_slug}."""
+    names = {"source_prefix": source_prefix.strip("/"), "database": database}
+    for name, value in values.items():
+        names[name], names[f"{name}_slug"] = value, slug(value)
+    return re.sub(r"{([^{}]*)}", lambda m: names[m.group(1)], pattern)
+
+
+def _unknown(what: str, name: str, known, where: str = "") -> str:
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    hint = (
+        f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known)) or 'none'}"
+    )
+    return f"unknown {what} {name!r}{where}; {hint}"
+
+
+@dataclass(frozen=True)
+class _Toml:
+    """job.toml's text, to name the line of a key in errors (tomllib gives no positions)."""
+
+    path: Path
+    text: str
+
+    def line(self, section: str, index: int, key: str | None) -> int:
+        lines = self.text.splitlines()
+        start, seen = 0, -1
+        if section:
+            header = re.compile(rf"\s*\[\[?\s*{re.escape(section)}\s*\]\]?\s*(#.*)?$")
+            for number, line in enumerate(lines):
+                if header.match(line):
+                    seen += 1
+                    if seen == index:
+                        start = number
+                        break
+        if key is None:
+            return start + 1
+        pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
+        for number in range(start + (1 if section else 0), len(lines)):
+            if section and re.match(r"\s*\[", lines[number]):
+                break
+            if pattern.match(lines[number]):
+                return number + 1
+        return start + 1
+
+    def error(self, section: str, index: int, key: str | None, message: str) -> TemplateError:
+        return TemplateError(f"{self.path}:{self.line(section, index, key)}: {message}")
+
+    def check_keys(self, data: dict) -> None:
+        def check(section: str, index: int, table) -> None:
+            if not isinstance(table, dict):
+                raise self.error(section, index, None, f"[{section}] must be a table")
+            for key in table:
+                if key not in KEYS[section]:
+                    where = (
+                        f" in [{section}]"
+                        if section in ("defaults", "sample")
+                        else (f" in [[{section}]]" if section else "")
+                    )
+                    raise self.error(
+                        section, index, key, _unknown("key", key, KEYS[section], where)
+                    )
+
+        check("", 0, data)
+        for section in ("defaults", "sample"):
+            if section in data:
+                check(section, 0, data[section])
+        for section in ("sources", "parameters", "models", "exports"):
+            tables = data.get(section, [])
+            if not isinstance(tables, list):
+                raise self.error(section, 0, None, f"write [[{section}]], one table each")
+            for index, table in enumerate(tables):
+                check(section, index, table)
