@@ -20,7 +20,7 @@ def check_job(spec: JobSpec, settings) -> str:
     with tempfile.TemporaryDirectory(prefix="elt-check-") as folder:
         engine = LocalEngine(Path(folder))
         try:
-            engine.check_templates(job.sample_statements())
+            engine.check_templates(job.sample_statements)
         finally:
             engine.close()
     order = " -> ".join(

@@ -484,7 +484,7 @@ def open_job(
     real = storage.storage if app.dry_run else storage
     real.may_delete = lambda uri: job.layout.is_owned(uri) or engine.owns(uri)
     try:
-        engine.check_templates(job.sample_statements())
+        engine.check_templates(job.sample_statements)
         if raw:
             check_raw_data(job)
         if lock:

@@ -102,8 +102,8 @@ class DryRunEngine(Engine):
         self.storage.write(dest)
         return result
 
-    def check_templates(self, rendered: dict[str, str]) -> None:
-        self.engine.check_templates(rendered)
+    def check_templates(self, statements) -> None:
+        self.engine.check_templates(statements)
 
     def close(self) -> None:
         self.engine.close()

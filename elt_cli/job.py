@@ -14,6 +14,7 @@ file and the line.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -47,7 +48,12 @@ class SqlFile:
         return self.text.count("\n", 0, at) + 1 if at >= 0 else 1
 
     def at(self, needle: str = "") -> str:
-        return f"{self.path}:{self.line(needle)}" if needle else str(self.path)
+        """`path:line` of `needle`, or of the file's first line of SQL."""
+        if not needle:
+            lines = self.text.splitlines()
+            sql = [i for i, x in enumerate(lines) if x.strip() and not x.strip().startswith("--")]
+            return f"{self.path}:{sql[0] + 1 if sql else 1}"
+        return f"{self.path}:{self.line(needle)}"
 
     @property
     def placeholders(self) -> set[str]:
@@ -69,6 +75,15 @@ class Parameter:
     repeat: bool
     values: SqlFile | None  # lists the values there are, with a count each
     counted: str = "rows"  # what that count counts: its column's name (films)
+    reads: tuple[str, ...] = ()  # the sources and models the values query reads
+
+    @property
+    def plural(self) -> str:
+        """genres, countries, boxes: for messages and the `elt values` step."""
+        name = self.name
+        if name.endswith("y") and name[-2:-1] not in ("a", "e", "i", "o", "u"):
+            return name[:-1] + "ies"
+        return name + ("es" if name.endswith(("s", "x", "z", "ch", "sh")) else "s")
 
 
 @dataclass(frozen=True)
@@ -112,10 +127,6 @@ class JobSpec:
         for m in self.models:
             levels[depth[m.name]].append(m)
         return levels
-
-    def values_reads(self, parameter: str) -> tuple[str, ...]:
-        values = self.parameters[parameter].values
-        return _tables_read(self, values, {}) if values else ()
 
     @property
     def per_value(self) -> list[str]:
@@ -273,7 +284,7 @@ def _resolve(spec: JobSpec) -> JobSpec:
                     f"{p.values.at('SELECT')}: must give two columns, a {name} and a count "
                     f"(it gives {len(columns)})"
                 )
-            p = replace(p, counted=columns[1])
+            p = replace(p, counted=columns[1], reads=_tables_read(spec, p.values, set()))
         parameters[name] = p
     models = [replace(m, reads=reads[m.name]) for m in spec.models]
     return replace(spec, models=_ordered(models), parameters=parameters)
@@ -321,13 +332,18 @@ def _check_placeholders(file: SqlFile, allowed: set[str], spec: JobSpec) -> None
 
 def _parse(spec: JobSpec, file: SqlFile):
     """A file's SELECT, parsed with sample values; an error names the line."""
+    return _parse_once(file, tuple(sample_values(spec).items()))
+
+
+@functools.cache
+def _parse_once(file: SqlFile, samples: tuple[tuple[str, str], ...]):
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
     from elt_cli.templates import render
 
-    values = {"database": "elt_db", **sample_values(spec)}
+    values = {"database": "elt_db", **dict(samples)}
     given = {k: v for k, v in values.items() if k in file.placeholders}
     text = render(file.text, given, lines_as_written=True)
     try:
@@ -431,7 +447,8 @@ class _Toml:
                         break
         if key is None:
             return start + 1
-        pattern = re.compile(rf"\s*{re.escape(key)}\s*=")
+        # a key is `key = ...`, or, at the top, the header of a table of that name
+        pattern = re.compile(rf"\s*({re.escape(key)}\s*=|\[\[?\s*{re.escape(key)}\s*\]\]?)")
         for number in range(start + (1 if section else 0), len(lines)):
             if section and re.match(r"\s*\[", lines[number]):
                 break

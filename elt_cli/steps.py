@@ -10,7 +10,7 @@ import secrets
 import shlex
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from elt_cli import sql
@@ -127,7 +127,7 @@ def final_patterns(spec: JobSpec, settings: Settings, values: dict[str, list[str
     return finals
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: its SQL is rendered once per command (_select)
 class Job:
     spec: JobSpec
     settings: Settings
@@ -181,6 +181,7 @@ class Job:
 
     # -- SQL ---------------------------------------------------------------------------------------
 
+    @cache  # noqa: B019  (a Job lives for one command)
     def raw_ddl(self, source: Source) -> str:
         """A raw table's CREATE statement: the job's file with elt's additions."""
         values = {"database": self.database, "table": source.name}
@@ -198,12 +199,18 @@ class Job:
         }
 
     def select(
-        self, file, per: str | None, value: str | None, inline: set[str] = frozenset()
+        self, file, per: str | None, value: str | None, inline: frozenset[str] = frozenset()
     ) -> tuple[str, tuple[str, ...]]:
         """A SELECT of the job's, for one value of `per`: placeholders filled, each model it
         reads named by its table (or, in `inline`, read as its own SELECT), each read of raw
         data guarded against malformed rows. Also the raw tables it reads."""
-        values = {"database": self.database, **{n: v[0] for n, v in self.values.items() if v}}
+        given = tuple((n, v[0]) for n, v in self.values.items() if v)
+        return self._select(file, per, value, frozenset(inline), given)
+
+    @cache  # noqa: B019  (a Job lives for one command; the digests, the plan and the build
+    # ask for the same SELECTs, and rendering one parses and writes it with sqlglot)
+    def _select(self, file, per, value, inline, given) -> tuple[str, tuple[str, ...]]:
+        values = {"database": self.database, **dict(given)}
         if per:
             values[per] = value
         tables = {}
@@ -397,9 +404,11 @@ def values_in_data(job: Job, parameter: str) -> list[tuple[str, int]] | None:
     or was built from other SQL or data, is read as its SELECT: the values are those of the
     data as it is now."""
     spec = job.spec
-    unbuilt = job.stale_models(r for r in spec.values_reads(parameter) if r not in spec.sources)
-    select, reads = job.select(spec.parameters[parameter].values, None, None, unbuilt)
-    (result,) = read_raw(job, [Statement(f"list_{parameter}s", select, reads=reads)], rows=True)
+    listing = spec.parameters[parameter]
+    unbuilt = job.stale_models(r for r in listing.reads if r not in spec.sources)
+    select, reads = job.select(listing.values, None, None, unbuilt)
+    statement = Statement(f"list_{listing.plural}", select, reads=reads)
+    (result,) = read_raw(job, [statement], rows=True)
     rows = result.rows
     return None if rows is None else [(str(value), int(count)) for value, count in rows]
 
@@ -409,6 +418,7 @@ def check_values(job: Job, parameter: str, known: list[tuple[str, int]] | None) 
     mistyped command: with the closest value there is."""
     if known is None:
         return  # a dry run: nothing was asked
+    plural = job.spec.parameters[parameter].plural
     # values match case-insensitively: suggest the spelling with the most behind it
     names = {value.lower(): value for value, _ in sorted(known, key=lambda vc: vc[1])}
     for value in job.values.get(parameter, []):
@@ -417,7 +427,7 @@ def check_values(job: Job, parameter: str, known: list[tuple[str, int]] | None) 
             hint = (
                 f". Did you mean {names[close[0]]!r}?"
                 if close
-                else f"; `elt values {parameter}` lists the {parameter}s in the data"
+                else f"; `elt values {parameter}` lists the {plural} in the data"
             )
             counted = job.spec.parameters[parameter].counted
             raise BadInput(f"no {counted} with {parameter} {value!r}{hint}")
@@ -426,21 +436,22 @@ def check_values(job: Job, parameter: str, known: list[tuple[str, int]] | None) 
 def list_values(job: Job, parameter: str) -> list[tuple[str, int]] | None:
     """`elt values` (`elt genres`): works on a fresh lake too, by doing first what ensure-db
     and create-tables would (and saying so); otherwise it changes nothing."""
+    plural = job.spec.parameters[parameter].plural
     if job.spec.parameters[parameter].values is None:
-        raise BadInput(f"the job does not say how to list the {parameter}s (no values = ...)")
+        raise BadInput(f"the job does not say how to list the {plural} (no values = ...)")
     check_raw_data(job)
     if not job.exist(job.spec.sources):
         job.reporter.note(
-            f"{parameter}s: the raw tables are not there yet: making them, as `elt ensure-db` "
+            f"{plural}: the raw tables are not there yet: making them, as `elt ensure-db` "
             "and `elt create-tables` do"
         )
         job.hold_lock()
         ensure_db(job)
         create_tables(job)
-    job.reporter.step_started(f"{parameter}s")
+    job.reporter.step_started(plural)
     found = values_in_data(job, parameter)
-    outcome = "" if found is None else f"{len(found)} {parameter}s in the data"
-    job.reporter.step_finished(f"{parameter}s", outcome)
+    outcome = "" if found is None else f"{len(found)} {plural} in the data"
+    job.reporter.step_finished(plural, outcome)
     return found
 
 
@@ -628,7 +639,7 @@ def check_values_early(job: Job) -> set[str]:
     parameters checked."""
     checked = set()
     for parameter in job.spec.per_value:
-        models = [r for r in job.spec.values_reads(parameter) if r not in job.spec.sources]
+        models = [r for r in job.spec.parameters[parameter].reads if r not in job.spec.sources]
         if (
             job.spec.parameters[parameter].values
             and job.exist(job.spec.sources)
@@ -637,7 +648,8 @@ def check_values_early(job: Job) -> set[str]:
             job.reporter.step_started("check", ", ".join(job.values[parameter]))
             known = values_in_data(job, parameter)
             check_values(job, parameter, known)
-            counted = "" if known is None else f"{len(known)} {parameter}s in the data"
+            plural = job.spec.parameters[parameter].plural
+            counted = "" if known is None else f"{len(known)} {plural} in the data"
             job.reporter.step_finished("check", counted)
             checked.add(parameter)
     return checked

@@ -207,10 +207,37 @@ def slow_build(folder: Path, multiply: int) -> Path:
     queries = folder / f"slow-queries-{multiply}"
     shutil.copytree(packaged_queries(), queries)
     build = queries / "movie_ratings.sql"
-    join = "JOIN ${database}.ratings AS r ON r.movieId = m.movieId\n"
-    slow = f"CROSS JOIN UNNEST(sequence(1, {multiply})) AS s (n)\n"
-    build.write_text(build.read_text().replace(join, join + slow))
+    ratings = "  FROM ${database}.ratings\n"
+    slow = f"  CROSS JOIN UNNEST(sequence(1, {multiply})) AS s (n)\n"
+    assert ratings in build.read_text()
+    build.write_text(build.read_text().replace(ratings, ratings + slow))
     return queries
+
+
+def replay_on_duckdb(sent: list[str], lake: Path, database: str, scratch: Path) -> list[tuple]:
+    """moto runs no SQL: run the statements Athena received, verbatim, on the local engine
+    over a lake with the same raw tables (made by `elt create-tables`). Each CTAS writes to
+    a folder of `scratch` instead of its s3:// location; views are made as sent. The rows of
+    the last statement, a SELECT, are returned."""
+    import sqlglot
+
+    from elt_cli import sql
+    from elt_cli.engines.local import LocalEngine
+    from elt_cli.statements import Statement
+
+    engine = LocalEngine(lake)
+    try:
+        for i, query in enumerate(sent[:-1]):
+            if query.startswith("CREATE OR REPLACE VIEW"):
+                engine.execute(Statement("publish", query))
+            elif query.startswith("CREATE TABLE"):
+                ctas = sqlglot.parse_one(query, read="athena")
+                select = ctas.expression.sql("athena")
+                where = f"{scratch / str(i)}/"
+                engine.execute(Statement("ctas", sql.ctas(database, ctas.this.name, select, where)))
+        return engine.query(Statement("last", sent[-1])).rows
+    finally:
+        engine.close()
 
 
 def starts(sql: str, prefix: str) -> bool:

@@ -10,7 +10,14 @@ import sys
 import time
 
 import pytest
-from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, csv_bytes, expected_subset, make_lake
+from conftest import (
+    AWKWARD_MOVIES,
+    AWKWARD_RATINGS,
+    csv_bytes,
+    expected_subset,
+    make_lake,
+    replay_on_duckdb,
+)
 
 HEADER = ["movie_id", "title", "year", "avg_rating", "num_ratings"]
 GENRE_ROWS = [["genre", "films"], ["Comedy", "4"], ["Horror", "1"], ["Sci-Fi", "10"]]
@@ -95,7 +102,11 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
         f"external_location = 's3://lake/tables/movielens_elt/movie_ratings/{version}/')\nAS\n"
         "SELECT"
     )
-    assert f"FROM ({movies}) AS m JOIN ({ratings}) AS r ON r.movieId = m.movieId" in queries[5]
+    assert f"FROM ({movies}) AS m JOIN (SELECT movieId," in queries[5]
+    assert (
+        f"FROM ({ratings}) AS ratings GROUP BY movieId) AS r ON r.movieId = m.movieId"
+        in (queries[5])
+    )
     assert sent[6] == (
         f"CREATE OR REPLACE VIEW movielens_elt.movie_ratings AS\n"
         f"SELECT * FROM movielens_elt.movie_ratings__{version}"
@@ -575,36 +586,40 @@ def test_aws_set_up_problems_are_one_line_saying_what_to_do(
 def test_the_sql_athena_is_sent_computes_the_contract(elt, s3_lake, athena_results, tmp_path):
     """moto runs no SQL, so the statements Athena received are run here, verbatim, on DuckDB
     over the same data: they must give the output contract (independent oracle), in order."""
-    import sqlglot
-
-    from elt_cli import sql
-    from elt_cli.engines.local import LocalEngine
-    from elt_cli.statements import Statement
-
     assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
     sent = athena_results.queries()
     built = [q for q in sent if q.startswith(("CREATE TABLE", "CREATE OR REPLACE VIEW"))]
     assert len(built) == 4  # movie_ratings and sci_fi: each a CTAS and its publish
-    export = sent[-1]
     local = make_lake(tmp_path / "local", AWKWARD_MOVIES, AWKWARD_RATINGS)
     for step in ("ensure-db", "create-tables"):
         assert elt("--lake", local, step).exit_code == 0
-    engine = LocalEngine(local)
-    try:
-        for i, query in enumerate(built):
-            if query.startswith("CREATE OR REPLACE VIEW"):
-                engine.execute(Statement("publish", query))
-                continue
-            ctas = sqlglot.parse_one(query, read="athena")
-            table = ctas.this.name
-            where = str(tmp_path / "built" / str(i)) + "/"  # its s3:// location, here
-            select = ctas.expression.sql("athena")
-            engine.execute(Statement("ctas", sql.ctas("movielens_elt", table, select, where)))
-        rows = engine.query(Statement("export", export)).rows
-    finally:
-        engine.close()
+    rows = replay_on_duckdb([*built, sent[-1]], local, "movielens_elt", tmp_path / "built")
     expected = [
         (r["movie_id"], r["title"], r["year"], float(r["avg_rating"]), r["num_ratings"])
         for r in expected_subset(local, "Sci-Fi")
     ]
     assert rows == expected
+
+
+def test_a_run_with_four_genres_reads_the_raw_files_in_one_query(elt, s3_lake, aws):
+    """The raw CSVs are scanned once per run however many genres: movie_ratings reads them,
+    and the genre check and every subset read movie_ratings."""
+    genres = ["Sci-Fi", "Comedy", "Drama", "War"]
+    aws.results = [
+        ("SELECT genre", [["genre", "films"], *[[g, "1"] for g in genres]]),
+        (EXPORT_PREFIX, [["movie_id", "title", "year", "avg_rating", "num_ratings"]]),
+    ]
+    result = elt("--lake", s3_lake, "run", *[a for g in genres for a in ("--genre", g)])
+    assert result.exit_code == 0, result.output
+    reads_raw = [
+        q for q in aws.queries() if re.search(r"\bFROM movielens_elt\.(movies|ratings)\b", q)
+    ]
+    assert len(reads_raw) == 1 and reads_raw[0].startswith(
+        "CREATE TABLE movielens_elt.movie_ratings__"
+    )
+    subsets = [
+        q
+        for q in aws.queries()
+        if q.startswith("CREATE TABLE") and "FROM movielens_elt.movie_ratings AS" in q
+    ]
+    assert len(subsets) == 4

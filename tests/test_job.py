@@ -103,14 +103,14 @@ BROKEN = [
         "${order}",
     ),
     (  # a parameter in a model that is not built per it
-        "movie_ratings.sql", "GROUP BY m.movieId", "WHERE m.genres = ${genre}\nGROUP BY m.movieId",
+        "movie_ratings.sql", ") AS r ON r.movieId = m.movieId",
+        ") AS r ON r.movieId = m.movieId\nWHERE m.genres = ${genre}",
         'movie_ratings.sql:{line}: ${{genre}} is a parameter this file is not built per (give '
         'per = "genre")', "${genre}",
     ),
     (  # models reading each other
-        "movie_ratings.sql", "JOIN ${database}.ratings AS r ON r.movieId = m.movieId",
-        "JOIN ${database}.ratings AS r ON r.movieId = m.movieId "
-        "JOIN ${database}.subset AS s ON s.movie_id = m.movieId",
+        "movie_ratings.sql", ") AS r ON r.movieId = m.movieId",
+        ") AS r ON r.movieId = m.movieId JOIN ${database}.subset AS s ON s.movie_id = m.movieId",
         "movie_ratings.sql:{line}: movie_ratings reads subset, which is built per genre; make "
         "movie_ratings per genre too", "subset",
     ),
@@ -123,6 +123,36 @@ BROKEN = [
         "genres.sql:{line}: must give two columns, a genre and a count (it gives 3)",
         "SELECT genre",
     ),
+    ("job.toml", 'sql = "subset.sql"', "sql = 3", "job.toml:{line}: sql must name a SQL file",
+     "sql = 3"),
+    ("job.toml", 'sql = "subset.sql"\n', "", "job.toml:{line}: [[models]] needs sql = ...",
+     '[[models]]\nname = "subset"'),
+    ("job.toml", 'name = "subset"', 'name = "sub set"',
+     "job.toml:{line}: invalid model name 'sub set': use lower-case letters, digits and _, "
+     "starting with a letter, at most 128 characters", 'name = "sub set"'),
+    ("job.toml", 'name = "subset"', 'name = "movie_ratings"',
+     "job.toml:{line}: movie_ratings is the name of another table",
+     'name = "movie_ratings"\nper'),
+    ("job.toml", "repeat = true\n", "",
+     "job.toml:{line}: parameter genre does not repeat: give it repeat = true", 'per = "genre"'),
+    ("job.toml", 'model = "subset"', 'model = "subsets"',
+     "job.toml:{line}: unknown model 'subsets'; did you mean 'subset'?", 'model = "subsets"'),
+    ("job.toml", 'generator = "movielens"', 'generator = "movielenz"',
+     "job.toml:{line}: unknown generator 'movielenz'; did you mean 'movielens'?", "generator ="),
+    ("job.toml", 'generator = "movielens"', 'folder = "nowhere"',
+     "job.toml:{line}: no folder nowhere in {folder}", "folder ="),
+    ("job.toml", 'path = "{source_prefix}/{genre_slug}/{genre_slug}-movies.csv"', "path = 7",
+     "job.toml:{line}: path must be a text", "path = 7"),
+    ("job.toml", "[defaults]", "[[defaults]]", "job.toml:{line}: [defaults] must be a table",
+     "[[defaults]]"),
+    ("job.toml", "[[sources]]", "[[sourcez]]",
+     "job.toml:{line}: unknown key 'sourcez'; did you mean 'sources'?", "[[sourcez]]"),
+    ("job.toml", "[sample]", "[[sample]]", "job.toml:{line}: [sample] must be a table",
+     "[[sample]]"),
+    ("export.sql", "FROM ${database}.subset", "FROM ${database}.movie_ratings",
+     "export.sql:{line}: the export of subset must read subset", "SELECT"),
+    ("subset.sql", "SELECT movie_id", "INSERT INTO ${database}.movie_ratings SELECT movie_id",
+     "subset.sql:{line}: must be a SELECT", "INSERT"),
 ]  # fmt: skip
 
 
@@ -155,7 +185,23 @@ def test_a_cycle_is_refused(elt, job):
     assert result.exit_code == 2
     assert (
         last_line(result)
-        == f"Error: {job}/a.sql: the models read each other in a cycle: a -> b -> a"
+        == f"Error: {job}/a.sql:1: the models read each other in a cycle: a -> b -> a"
+    )
+
+
+def test_a_job_folder_that_is_not_there_is_refused(elt, tmp_path):
+    result = elt("--queries", tmp_path / "nowhere", "check")
+    assert result.exit_code == 2
+    assert last_line(result) == f"Error: job folder {tmp_path}/nowhere does not exist"
+
+
+def test_a_job_without_sources_is_refused(elt, tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty/job.toml").write_text('name = "empty"\n')
+    result = elt("--queries", tmp_path / "empty", "check")
+    assert result.exit_code == 2
+    assert last_line(result) == (
+        f"Error: {tmp_path}/empty/job.toml:1: a job needs at least one [[sources]] table"
     )
 
 

@@ -65,8 +65,10 @@ class Engine(ABC):
     def export_csv(self, statement: Statement, dest: str) -> QueryResult:
         """Write the SELECT's result as one CSV file with a header to `dest`."""
 
-    def check_templates(self, rendered: dict[str, str]) -> None:
-        """Refuse, before anything runs, templates this engine could not run."""
+    def check_templates(self, statements) -> None:
+        """Refuse, before anything runs, templates this engine could not run. `statements`
+        gives the job's statements, {file: SQL}, rendered with sample values (only when
+        called: rendering them costs)."""
 
     def close(self) -> None:
         """Release connections; stop whatever still runs."""

@@ -133,11 +133,11 @@ class LocalEngine(Engine):
             return TableInfo(name, "view", view_of=entry.get("of"))
         return TableInfo(name, "table", location=str(self._abs(entry["location"])) + "/")
 
-    def check_templates(self, rendered: dict[str, str]) -> None:
+    def check_templates(self, statements) -> None:
         from sqlglot import exp
         from sqlglot.errors import SqlglotError
 
-        for label, sql in rendered.items():
+        for label, sql in statements().items():
             tree = self.translate(label, sql)
             query = tree.expression if isinstance(tree, exp.Create) else tree
             if isinstance(tree, exp.Create) and tree.kind == "TABLE" and not query:

@@ -1,0 +1,171 @@
+"""The second example job, examples/webshop, end to end on both engines: its own data (orders
+and customers), a parameter that is not a genre (--country), two models in a chain. Its
+output is checked against an independent Python reading of the same CSV files."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import csv_bytes, replay_on_duckdb, snapshot
+
+WEBSHOP = Path(__file__).parent.parent / "examples" / "webshop"
+HEADER = ["rank", "customer_id", "name", "orders", "spent", "first_order", "last_order"]
+COUNTRY = "Côte d'Ivoire"  # a quote and a letter outside a-z: escaped, and slugged
+FINAL = "webshop/reports/{}/customers.csv"
+
+
+def rows_of(name: str) -> list[dict]:
+    with (WEBSHOP / "data" / name / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def expected(country: str) -> list[list[str]]:
+    """The customers of a country (any case) with a completed order, ranked by what they
+    spent (equal amounts share a rank), as the CSV file holds them."""
+    customers = {int(c["customer_id"]): c for c in rows_of("customers")}
+    totals: dict[int, dict] = {}
+    for order in rows_of("orders"):
+        if order["status"] != "completed" or int(order["customer_id"]) not in customers:
+            continue
+        total = totals.setdefault(int(order["customer_id"]), {"orders": 0, "spent": Decimal(0)})
+        total["orders"] += 1
+        total["spent"] += Decimal(order["amount"])
+        total["dates"] = sorted([*total.get("dates", []), order["ordered_on"]])
+    mine = [
+        (cid, t)
+        for cid, t in totals.items()
+        if customers[cid]["country"].lower() == country.lower()
+    ]
+    rows = []
+    for cid, t in mine:
+        rank = 1 + sum(other["spent"] > t["spent"] for _, other in mine)
+        name = customers[cid]["name"]
+        rows.append([rank, cid, name, t["orders"], t["spent"], t["dates"][0], t["dates"][-1]])
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [HEADER] + [[str(v) for v in r] for r in rows]
+
+
+def read_final(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    # spent is a DOUBLE: 1201.27 may print as 1201.27 or 1201.2700000000002 before rounding
+    return [rows[0]] + [
+        [*r[:4], str(Decimal(r[4]).quantize(Decimal("0.01"))), *r[5:]] for r in rows[1:]
+    ]
+
+
+@pytest.fixture
+def shop(elt, tmp_path) -> Path:
+    lake = tmp_path / "shop"
+    result = elt("--queries", WEBSHOP, "--lake", lake, "sample-data")
+    assert result.exit_code == 0, result.output
+    return lake
+
+
+def test_the_webshop_job_runs_locally_for_any_country(elt, shop):
+    result = elt("--queries", WEBSHOP, "--lake", shop, "run", "--country", "germany",
+                 "--country", COUNTRY)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    germany, ivory = shop / FINAL.format("germany"), shop / FINAL.format("c_te_d_ivoire")
+    assert result.stdout.split() == [str(germany), str(ivory)]
+    assert read_final(germany) == expected("Germany") and len(expected("Germany")) > 3
+    assert read_final(ivory) == expected(COUNTRY)
+
+
+def test_param_name_value_is_the_same_as_the_parameters_option(elt, shop):
+    assert elt("--queries", WEBSHOP, "--lake", shop, "run", "--country", "Spain").exit_code == 0
+    first = (shop / FINAL.format("spain")).read_bytes()
+    (shop / FINAL.format("spain")).unlink()
+    result = elt("--queries", WEBSHOP, "--lake", shop, "run", "--param", "country=Spain")
+    assert result.exit_code == 0, result.output
+    assert (shop / FINAL.format("spain")).read_bytes() == first
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "country"], "Error: --param 'country': give NAME=VALUE with a NAME of the "
+         "job's (country)"),
+        (["--param", "genre=Sci-Fi"], "Error: --param 'genre=Sci-Fi': give NAME=VALUE with a NAME "
+         "of the job's (country)"),
+        ([], "Error: give at least one --country, e.g. --country Germany"),
+        (["--country", "Germny"], "Error: no customers with country 'Germny'. Did you mean "
+         "'Germany'?"),
+    ],
+)  # fmt: skip
+def test_a_wrong_parameter_is_refused_saying_what_to_give(elt, shop, args, message):
+    assert elt("--queries", WEBSHOP, "--lake", shop, "run", "--country", "France").exit_code == 0
+    before = {k: v for k, v in snapshot(shop).items() if "run.json" not in k}
+    result = elt("--queries", WEBSHOP, "--lake", shop, "run", *args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1] == message
+    assert {k: v for k, v in snapshot(shop).items() if "run.json" not in k} == before
+
+
+def test_values_lists_the_countries_with_their_customers(elt, shop):
+    """As the data spells them, with their customers who completed an order."""
+    result = elt("--queries", WEBSHOP, "--lake", shop, "values", "country")
+    assert result.exit_code == 0, result.output
+    buyers = {o["customer_id"] for o in rows_of("orders") if o["status"] == "completed"}
+    counts = Counter(c["country"] for c in rows_of("customers") if c["customer_id"] in buyers)
+    assert result.stdout.splitlines() == [f"{c}\t{n}" for c, n in sorted(counts.items())]
+    assert f"{len(counts)} countries in the data" in result.stderr
+
+
+def test_a_new_country_builds_only_its_own_table(elt, shop):
+    base = ["--queries", WEBSHOP, "--lake", shop, "run"]
+    assert elt(*base, "--country", "France").exit_code == 0
+    result = elt(*base, "--country", "France", "--country", "Spain")
+    assert result.exit_code == 0, result.output
+    built = [
+        line.split("build-subset: ", 1)[1].split(" SUCCEEDED")[0]
+        for line in result.stderr.splitlines()
+        if "build-subset: " in line and " SUCCEEDED" in line
+    ]
+    assert built == ["country_customers [Spain]", "publish [Spain]"]
+    assert "customer_totals skipped, SQL and inputs unchanged" in result.stderr
+    assert "build-subset: France skipped" in result.stderr
+    assert read_final(shop / FINAL.format("spain")) == expected("Spain")
+
+
+def test_the_webshop_job_on_athena(elt, aws, shop, tmp_path):
+    """The same job on moto: the calls Athena receives, the file in the lake, and the SQL it
+    was sent run verbatim on DuckDB over the same data giving the expected rows."""
+    for path in sorted(p for p in (shop / "webshop").rglob("*") if p.is_file()):
+        aws.put(str(path.relative_to(shop)), path.read_bytes())
+    germany = expected("Germany")
+    aws.results = [
+        ("SELECT country", [["country", "customers"], ["Germany", str(len(germany) - 1)]]),
+        ("SELECT rank", germany),
+    ]
+    result = elt("--queries", WEBSHOP, "--lake", "s3://lake", "run", "--country", "Germany")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"s3://lake/{FINAL.format('germany')}\n"
+    assert aws.get(FINAL.format("germany")) == csv_bytes(germany)
+    sent = aws.queries()
+    ctas = [q for q in sent if q.startswith("CREATE TABLE")]
+    assert [q.split()[2].split("__")[0] for q in ctas] == [
+        "webshop_elt.customer_totals",
+        "webshop_elt.customers_germany",
+    ]
+    assert "FROM webshop_elt.orders" in ctas[0] and "FROM webshop_elt.customers" in ctas[0]
+    assert "webshop_elt.orders" not in ctas[1] and "LOWER('Germany')" in ctas[1]
+    published = [q.split()[2].split(".")[1] for q in ctas]
+    assert aws.glue_tables("webshop_elt") == sorted(
+        ["customer_totals", "customers", "customers_germany", "orders", *published]
+    )
+    # what Athena was sent computes the expected rows
+    local = tmp_path / "local"
+    shutil.copytree(shop / "webshop", local / "webshop")
+    assert elt("--queries", WEBSHOP, "--lake", local, "ensure-db").exit_code == 0
+    assert elt("--queries", WEBSHOP, "--lake", local, "create-tables").exit_code == 0
+    built = [q for q in sent if q.startswith(("CREATE TABLE", "CREATE OR REPLACE VIEW"))]
+    rows = replay_on_duckdb([*built, sent[-1]], local, "webshop_elt", tmp_path / "built")
+    assert [[str(v) for v in r] for r in rows] == [
+        [*r[:4], str(float(r[4])), *r[5:]] for r in germany[1:]
+    ]
