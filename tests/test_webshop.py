@@ -5,6 +5,7 @@ output is checked against an independent Python reading of the same CSV files.""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections import Counter
 from decimal import Decimal
@@ -169,3 +170,17 @@ def test_the_webshop_job_on_athena(elt, aws, shop, tmp_path):
     assert [[str(v) for v in r] for r in rows] == [
         [*r[:4], str(float(r[4])), *r[5:]] for r in germany[1:]
     ]
+
+
+def test_dry_run_and_json_work_for_the_webshop_job(elt, shop):
+    before = snapshot(shop)
+    planned = elt("--queries", WEBSHOP, "--lake", shop, "--dry-run", "run", "--country", "Spain")
+    assert planned.exit_code == 0, planned.output
+    assert snapshot(shop) == before
+    assert "CREATE TABLE webshop_elt.customer_totals__v" in planned.stdout
+    assert "CREATE TABLE webshop_elt.customers_spain__v" in planned.stdout
+    assert f"-- would move {shop}/export/customers_spain/customers_spain.csv to " in planned.stdout
+    ran = elt("--queries", WEBSHOP, "--lake", shop, "--json", "run", "--country", "Spain")
+    document = json.loads(ran.stdout)
+    assert document["result"] == [str(shop / FINAL.format("spain"))]
+    assert [o["rows"] for o in document["outputs"]] == [len(expected("Spain")) - 1]
