@@ -28,7 +28,7 @@ def check_job(spec: JobSpec, settings) -> str:
         for level in spec.levels()
     )
     parameters = ", ".join(
-        f"--{p.name}" + (" (repeatable)" if p.repeat else "") for p in spec.parameters.values()
+        p.option + (" (repeatable)" if p.repeat else "") for p in spec.parameters.values()
     )
     return (
         f"job {spec.name} in {spec.folder}: OK\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -253,12 +254,12 @@ _OPTIONS = [
     click.option(
         "--database",
         envvar="ELT_DATABASE",
-        help="Athena/Glue (or local) database [default: the job's, movielens_elt].",
+        help="Athena/Glue (or local) database [default: the job's; MovieLens: movielens_elt].",
     ),
     click.option(
         "--source-prefix",
         envvar="ELT_SOURCE_PREFIX",
-        help="The raw files' folder in the lake [default: the job's, movielens].",
+        help="The raw files' folder in the lake [default: the job's; MovieLens: movielens].",
     ),
     click.option(
         "--results",
@@ -398,7 +399,7 @@ def _parameter_options(spec) -> list[click.Option]:
     for p in spec.parameters.values():
         example = f" (e.g. {p.example})" if p.example and "e.g." not in p.help else ""
         option = click.Option(
-            [f"--{p.name.replace('_', '-')}", f"param_{p.name}"],
+            [p.option, f"param_{p.name}"],
             multiple=True,
             metavar=p.name.upper(),
             help=p.help + example + ("" if p.repeat else " Give it once."),
@@ -424,7 +425,11 @@ def parameter_values(app: App, kwargs: dict, required: bool = True) -> dict[str,
         name, sep, value = pair.partition("=")
         if not sep or name not in app.spec.parameters:
             known = ", ".join(app.spec.parameters) or "none"
-            raise BadInput(f"--param {pair!r}: give NAME=VALUE with a NAME of the job's ({known})")
+            close = difflib.get_close_matches(name, list(app.spec.parameters), n=1)
+            hint = f"; did you mean {close[0]}={value}?" if sep and close else ""
+            raise BadInput(
+                f"--param {pair!r}: give NAME=VALUE with a NAME of the job's ({known}){hint}"
+            )
         given[name].append(value)
     return check(app.spec, given, required)
 
@@ -601,7 +606,7 @@ def run_command(app: App, resume, skip_bad_rows, **kwargs):
         app.echo(final)
 
 
-@cli.command("sample-data", short_help="Write MovieLens-format sample data into the lake.")
+@cli.command("sample-data", short_help="Write the job's sample data into the lake.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 @click.option(
     "--ratings",
@@ -618,15 +623,28 @@ def run_command(app: App, resume, skip_bad_rows, **kwargs):
     help="Number of films.",
 )
 @click.option("--force", is_flag=True, help="Replace raw files that are already there.")
-@click.pass_obj
-def sample_data_command(app: App, seed, ratings, movies, force):
-    """Write a MovieLens-format data set into the lake, so `elt run` works on a fresh machine.
+@click.pass_context
+def sample_data_command(ctx: click.Context, seed, ratings, movies, force):
+    """Write the job's sample data into the lake, so `elt run` works on a fresh machine: for
+    the MovieLens job a MovieLens-format data set of any size (--seed, --ratings, --movies);
+    for another job the files of its sample folder.
 
     \b
     Example:
       elt sample-data --ratings 25000095   # ml-25m size
     """
     from elt_cli.sample_data import write_sample_data
+
+    app = ctx.obj
+    sized = [
+        f"--{n}" for n in ("seed", "ratings", "movies")
+        if ctx.get_parameter_source(n) != click.core.ParameterSource.DEFAULT
+    ]  # fmt: skip
+    if sized and app.spec.sample.get("generator") != "movielens":
+        raise BadInput(
+            f"{', '.join(sized)}: job {app.spec.name} has sample files of its own, not the "
+            "MovieLens generator; give no size"
+        )
 
     app.echo(
         write_sample_data(
@@ -670,13 +688,17 @@ def values_command(app: App, parameter, skip_bad_rows):
     _show_values(app, parameter, skip_bad_rows)
 
 
-@cli.command("genres", short_help="List the genres in the data with their film counts.")
+@cli.command("genres", short_help="The MovieLens job's genres with their film counts.")
 @skip_bad_rows_option
 @click.pass_obj
 def genres_command(app: App, skip_bad_rows):
     """List the genres in the data with their number of films (`elt values genre`)."""
     if "genre" not in app.spec.parameters:
-        raise BadInput("this job has no genre parameter: `elt values NAME` lists a parameter's")
+        known = ", ".join(app.spec.parameters) or "none"
+        raise BadInput(
+            f"job {app.spec.name} has no genre parameter; `elt values NAME` lists the values of "
+            f"one of its parameters ({known})"
+        )
     _show_values(app, "genre", skip_bad_rows)
 
 

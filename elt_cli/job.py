@@ -35,6 +35,13 @@ KEYS = {
 }
 GENERATORS = ("movielens",)  # sample data elt makes itself
 OWNED_FOLDERS = ("tables", "export", "_elt", "athena-results")  # top-level lake folders of elt's
+# elt's own options: a parameter of that name would be ambiguous on the command line
+RESERVED = {
+    "param", "resume", "skip_bad_rows", "help", "force", "seed", "ratings", "movies",
+    "sample_data", "lake", "engine", "database", "source_prefix", "results", "workgroup",
+    "region", "profile", "queries", "config", "timeout", "poll_max", "wait_lock", "debug",
+    "dry_run", "json", "progress", "no_progress", "version",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,18 @@ class Parameter:
     reads: tuple[str, ...] = ()  # the sources and models the values query reads
 
     @property
+    def option(self) -> str:
+        """How it is given on the command line: --min-ratings for min_ratings."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
     def plural(self) -> str:
         """genres, countries, boxes: for messages and the `elt values` step."""
         name = self.name
         if name.endswith("y") and name[-2:-1] not in ("a", "e", "i", "o", "u"):
             return name[:-1] + "ies"
+        if name.endswith("s") and not name.endswith(("ss", "us")):
+            return name  # min_ratings: a plural already
         return name + ("es" if name.endswith(("s", "x", "z", "ch", "sh")) else "s")
 
 
@@ -127,6 +141,12 @@ class JobSpec:
         for m in self.models:
             levels[depth[m.name]].append(m)
         return levels
+
+    @property
+    def used(self) -> set[str]:
+        """The parameters the models' and exports' SQL uses."""
+        files = [m.file for m in self.models] + [e.file for e in self.exports]
+        return {n for f in files for n in f.placeholders if n in self.parameters}
 
     @property
     def per_value(self) -> list[str]:
@@ -175,6 +195,8 @@ def load_job(folder: Path) -> JobSpec:
     sources: dict[str, Source] = {}
     for i, table in enumerate(data.get("sources", [])):
         name = name_of("sources", i, table)
+        if name in sources:
+            raise toml.error("sources", i, "name", f"a second source named {name}")
         location = table.get("location", f"{{source_prefix}}/{name}/")
         _check_pattern(toml, "sources", i, "location", location, set())
         sources[name] = Source(
@@ -186,6 +208,14 @@ def load_job(folder: Path) -> JobSpec:
     parameters: dict[str, Parameter] = {}
     for i, table in enumerate(data.get("parameters", [])):
         name = name_of("parameters", i, table)
+        if name in parameters:
+            raise toml.error("parameters", i, "name", f"a second parameter named {name}")
+        if name in RESERVED:
+            raise toml.error(
+                "parameters", i, "name", f"{name} is an option of elt's own: name it otherwise"
+            )
+        if not isinstance(table.get("repeat", False), bool):
+            raise toml.error("parameters", i, "repeat", "repeat must be true or false")
         values = table.get("values")
         parameters[name] = Parameter(
             name,
@@ -209,6 +239,7 @@ def load_job(folder: Path) -> JobSpec:
         _check_pattern(toml, "models", i, "table", pattern, {per} if per else set())
         if name in sources or name in models:
             raise toml.error("models", i, "name", f"{name} is the name of another table")
+        _check_table_pattern(toml, i, pattern, per, set(sources) | set(models))
         file = sql_file("models", i, "sql", required("models", i, table, "sql"))
         models[name] = Model(name, file, per, pattern)
 
@@ -224,6 +255,13 @@ def load_job(folder: Path) -> JobSpec:
             raise toml.error(
                 "exports", i, "path", f"the path must hold {{{per}_slug}}: one file per {per}"
             )
+        if path_pattern in (e.path for e in exports):
+            raise toml.error("exports", i, "path", "another export writes to this path")
+        for source in sources.values():
+            if path_pattern.startswith(source.location.rstrip("/") + "/"):
+                raise toml.error(
+                    "exports", i, "path", f"the path is among the raw files of {source.name}"
+                )
         file = sql_file("exports", i, "sql", required("exports", i, table, "sql"))
         exports.append(Export(model, file, path_pattern))
 
@@ -394,14 +432,24 @@ def _check_pattern(toml, section: str, index: int, key: str, pattern, per: set) 
     """A path or name pattern: {source_prefix}, {database}, {<param>} and {<param>_slug}."""
     if not isinstance(pattern, str) or not pattern:
         raise toml.error(section, index, key, f"{key} must be a text")
-    allowed = {"source_prefix", "database"} | {f"{p}_slug" for p in per} | per
+    # A value reaches a name or a path only as its slug: a genre `../../x` must not climb out
+    # of the lake, nor name a table.
+    allowed = {"source_prefix", "database"} | {f"{p}_slug" for p in per}
     for name in re.findall(r"{([^{}]*)}", pattern):
+        if name in per:
+            raise toml.error(
+                section,
+                index,
+                key,
+                f"write {{{name}_slug}}: a value goes into a {key} as its slug",
+            )
         if name not in allowed:
             known = ", ".join("{" + a + "}" for a in sorted(allowed))
             raise toml.error(section, index, key, f"unknown {{{name}}} in {key} (here: {known})")
     if key != "table":
-        top = pattern.strip("/").split("/")[0]
-        if pattern.startswith("/") or ".." in pattern.split("/") or top in OWNED_FOLDERS:
+        segments = pattern.strip("/").split("/")
+        odd = [x for x in segments if x in ("", ".", "..")]
+        if pattern.startswith("/") or odd or segments[0] in OWNED_FOLDERS:
             raise toml.error(
                 section,
                 index,
@@ -409,6 +457,18 @@ def _check_pattern(toml, section: str, index: int, key: str, pattern, per: set) 
                 f"{key} {pattern!r} must be a path inside the lake, out of "
                 f"the folders elt writes to ({', '.join(OWNED_FOLDERS)})",
             )
+
+
+def _check_table_pattern(toml, index: int, pattern: str, per: str | None, taken: set) -> None:
+    """A model's table name, for a sample value: a valid name, not another table's."""
+    sample = {per: "value"} if per else {}
+    name = expand(pattern, "", "elt_db", sample)
+    try:
+        identifier(name, "table name")
+    except Exception as exc:
+        raise toml.error("models", index, "table", str(exc)) from exc
+    if not per and name in taken:
+        raise toml.error("models", index, "table", f"{name} is the name of another table")
 
 
 def expand(pattern: str, source_prefix: str, database: str, values: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from elt_cli.errors import EltError
@@ -141,6 +142,19 @@ class S3Lock:
         if found and json.loads(found[0]).get("token") == self.mine["token"]:
             self.storage.delete(self.uri)
         self.mine = None
+
+
+@contextmanager
+def held(lock, wait: float):
+    """Hold `lock` (if any) for the block."""
+    if lock is None:
+        yield
+        return
+    lock.acquire(wait)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def lock_for(settings, storage):

@@ -222,7 +222,7 @@ class Reporter:
                     out.append(self._group_line(step.step, step.detail, subject, group, output))
             for subject, output in files.items():
                 out.append(Line(step.step, subject, "OK", None, output.rows, ""))
-            if not queries and not [o for o in self.outputs if o.step == step.step]:
+            if not queries and not skips and not [o for o in self.outputs if o.step == step.step]:
                 status = {"succeeded": "OK", "failed": "FAILED", "planned": "PLANNED"}.get(
                     step.status, "RUNNING"
                 )
@@ -535,7 +535,9 @@ class RichReporter(Reporter):
             self.console.print(f"{'Would write' if self.dry_run else 'Files'}{where}:")
             for o in self.outputs:
                 rows = "" if o.rows is None else f" ({o.rows:,} row{'s' if o.rows != 1 else ''})"
-                self.console.print(f"  {self.relative(o.uri)}{rows}", overflow="fold")
+                self.console.print(
+                    f"  {self.relative(o.uri)}{rows}", overflow="fold", highlight=False
+                )
         self.console.print(self.closing_line(error), style="bold", overflow="fold")
 
     def summary(self):

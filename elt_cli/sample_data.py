@@ -224,6 +224,7 @@ def write_sample_data(
     """`elt sample-data`: the job's sample data into the lake (a local folder, or uploaded to
     S3): MovieLens-format files made here, or the files of the job's sample folder."""
     from elt_cli.errors import BadInput
+    from elt_cli.lock import held, lock_for
     from elt_cli.steps import source_locations
     from elt_cli.storage import open_storage
 
@@ -237,7 +238,9 @@ def write_sample_data(
             "replace the sample files"
         )
     local = not settings.lake.startswith("s3://")
-    with tempfile.TemporaryDirectory(prefix="elt-sample-") as tmp:
+    # replacing raw files while a job reads them would change its input halfway: hold the lock
+    lock = lock_for(settings, storage) if present and not dry_run else None
+    with held(lock, settings.wait_lock), tempfile.TemporaryDirectory(prefix="elt-sample-") as tmp:
         if spec.sample.get("generator") == "movielens":
             if set(locations) != {"movies", "ratings"}:
                 raise BadInput("the movielens generator writes a job's movies and ratings sources")

@@ -21,7 +21,7 @@ from elt_cli.job import Export, JobSpec, Model, Source, expand, sample_values
 from elt_cli.journal import Builds, Journal, digest
 from elt_cli.layout import Layout, as_prefix, join
 from elt_cli.report import Reporter
-from elt_cli.templates import MAX_TEXT, identifier, render, slug
+from elt_cli.templates import MAX_IDENTIFIER, MAX_TEXT, identifier, render, slug
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,11 @@ def parameter_values(
     spec: JobSpec, given: dict[str, list[str]], required: bool = True
 ) -> dict[str, list[str]]:
     """The user's parameter values, checked before anything runs: a parameter a model is
-    built per needs one at least (if `required`); each value must give a table name; repeats
-    go."""
+    built per needs one at least, one the SQL uses needs one (if `required`); each value must
+    give a table name of its own; repeats go."""
     values: dict[str, list[str]] = {}
     for name, parameter in spec.parameters.items():
-        found: dict[str, str] = {}
+        option, found = parameter.option, {}
         for value in given.get(name, []):
             if not value.strip() or len(value) > MAX_TEXT:
                 raise BadInput(
@@ -75,14 +75,21 @@ def parameter_values(
                 )
             if not slug(value):
                 raise BadInput(f"invalid {name} {value!r}: it needs at least one letter or digit")
-            found.setdefault(slug(value), value)
-        if not found and name in spec.per_value and required:
+            same = found.setdefault(slug(value), value)
+            if name in spec.per_value and same.lower() != value.lower():
+                raise BadInput(
+                    f"{name} {same!r} and {name} {value!r} would be one table and one file, "
+                    f"{slug(value)}: give one of them"
+                )
+        needed = name in spec.per_value or name in spec.used
+        if not found and needed and required:
             example = (
-                f", e.g. --{name} {shlex.quote(parameter.example)}" if parameter.example else ""
+                f", e.g. {option} {shlex.quote(parameter.example)}" if parameter.example else ""
             )
-            raise BadInput(f"give at least one --{name}{example}")
+            some = "at least one " if parameter.repeat else ""
+            raise BadInput(f"give {some}{option}{example}")
         if len(found) > 1 and not parameter.repeat:
-            raise BadInput(f"give one --{name}, not {len(found)}")
+            raise BadInput(f"give one {option}, not {len(found)}")
         values[name] = list(found.values())
     for model in spec.models:
         for value in values.get(model.per, []) if model.per else []:
@@ -91,6 +98,11 @@ def parameter_values(
                 raise BadInput(
                     f"{model.per} {value!r} gives table name {table!r}, which must not start "
                     "with a digit"
+                )
+            if len(table) > MAX_IDENTIFIER:
+                raise BadInput(
+                    f"{model.per} {value!r} gives a table name of {len(table)} characters, more "
+                    f"than {MAX_IDENTIFIER}: give a shorter {model.per}"
                 )
             identifier(table, f"table name for {model.per}")
             if table in spec.sources or table in {m.name for m in spec.models}:
@@ -301,10 +313,10 @@ class Job:
             self.engine.table_exists(self.database, t) for t in tables
         )
 
-    @staticmethod
-    def command(step: str, values: dict[str, str]) -> str:
+    def command(self, step: str, values: dict[str, str]) -> str:
         """How the user runs a step for these values: `elt export --genre Sci-Fi`."""
-        return " ".join(["elt", step, *(f"--{n} {shlex.quote(v)}" for n, v in values.items())])
+        options = (f"{self.spec.parameters[n].option} {shlex.quote(v)}" for n, v in values.items())
+        return " ".join(["elt", step, *options])
 
 
 # -- the steps -------------------------------------------------------------------------------------
@@ -398,7 +410,7 @@ def _describe_malformed(found: list[tuple[str, int]]) -> str:
     )
 
 
-def values_in_data(job: Job, parameter: str) -> list[tuple[str, int]] | None:
+def values_in_data(job: Job, parameter: str, subject: str = "") -> list[tuple[str, int]] | None:
     """The values of a parameter there are in the data, with their counts (its `values`
     query); None in a dry run, where nothing is queried. A model it reads that is not built,
     or was built from other SQL or data, is read as its SELECT: the values are those of the
@@ -407,7 +419,7 @@ def values_in_data(job: Job, parameter: str) -> list[tuple[str, int]] | None:
     listing = spec.parameters[parameter]
     unbuilt = job.stale_models(r for r in listing.reads if r not in spec.sources)
     select, reads = job.select(listing.values, None, None, unbuilt)
-    statement = Statement(f"list_{listing.plural}", select, reads=reads)
+    statement = Statement(f"list_{listing.plural}", select, subject, reads=reads)
     (result,) = read_raw(job, [statement], rows=True)
     rows = result.rows
     return None if rows is None else [(str(value), int(count)) for value, count in rows]
@@ -645,8 +657,9 @@ def check_values_early(job: Job) -> set[str]:
             and job.exist(job.spec.sources)
             and not job.stale_models(models)
         ):
-            job.reporter.step_started("check", ", ".join(job.values[parameter]))
-            known = values_in_data(job, parameter)
+            given = ", ".join(job.values[parameter])
+            job.reporter.step_started("check", given)
+            known = values_in_data(job, parameter, given)
             check_values(job, parameter, known)
             plural = job.spec.parameters[parameter].plural
             counted = "" if known is None else f"{len(known)} {plural} in the data"

@@ -213,3 +213,19 @@ def test_non_positive_durations_are_refused(elt, awkward_lake, option):
     assert result.exit_code == 2
     assert last_line(result).startswith(f"Error: Invalid value for '{option}': 0.0 is not in")
     assert not (awkward_lake / "_elt").exists()
+
+
+def test_two_genres_with_one_slug_are_refused(elt, awkward_lake):
+    """Sci-Fi and sci-fi are one genre (matched case-insensitively), one table; Sci-Fi and
+    Sci Fi are two genres that would write one table and one file."""
+    assert_unchanged_error(
+        elt,
+        awkward_lake,
+        ["run", "--genre", "Sci-Fi", "--genre", "Sci Fi"],
+        2,
+        "Error: genre 'Sci-Fi' and genre 'Sci Fi' would be one table and one file, sci_fi: "
+        "give one of them",
+    )
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--genre", "sci-fi")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.split()) == 1

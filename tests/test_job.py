@@ -56,6 +56,8 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+PATH_FILE, PATH = "job.toml", 'path = "{source_prefix}/{genre_slug}/{genre_slug}-movies.csv"'
+
 BROKEN = [
     (  # an unknown key, with the close one
         "job.toml", 'sql = "subset.sql"', 'sqll = "subset.sql"',
@@ -84,8 +86,8 @@ BROKEN = [
     (
         "job.toml", 'path = "{source_prefix}/{genre_slug}/{genre_slug}-movies.csv"',
         'path = "{source_prefix}/{genre_name}.csv"',
-        "job.toml:{line}: unknown {{genre_name}} in path (here: {{database}}, {{genre}}, "
-        "{{genre_slug}}, {{source_prefix}})", "path = ",
+        "job.toml:{line}: unknown {{genre_name}} in path (here: {{database}}, {{genre_slug}}, "
+        "{{source_prefix}})", "path = ",
     ),
     (  # a table that is neither a source nor a model
         "subset.sql", "${database}.movie_ratings", "${database}.movie_rating",
@@ -153,6 +155,28 @@ BROKEN = [
      "export.sql:{line}: the export of subset must read subset", "SELECT"),
     ("subset.sql", "SELECT movie_id", "INSERT INTO ${database}.movie_ratings SELECT movie_id",
      "subset.sql:{line}: must be a SELECT", "INSERT"),
+    # a value reaches a path or a name only as its slug: `--genre ../../x` stays in the lake
+    (PATH_FILE, PATH, 'path = "{source_prefix}/{genre}.csv"',
+     "job.toml:{line}: write {{genre_slug}}: a value goes into a path as its slug", "path = "),
+    ("job.toml", 'per = "genre"  # one table per genre, named after it: sci_fi',
+     'per = "genre"\ntable = "t_{genre}"',
+     "job.toml:{line}: write {{genre_slug}}: a value goes into a table as its slug", "table ="),
+    (PATH_FILE, PATH, 'path = "./export/{genre_slug}.csv"',
+     "job.toml:{line}: path './export/{{genre_slug}}.csv' must be a path inside the lake, out "
+     "of the folders elt writes to (tables, export, _elt, athena-results)", "path = "),
+    (PATH_FILE, PATH, 'path = "{source_prefix}/ratings/{genre_slug}.csv"',
+     "job.toml:{line}: the path is among the raw files of ratings", "path = "),
+    ("job.toml", 'name = "movie_ratings"\n', 'name = "movie_ratings"\ntable = "movies"\n',
+     "job.toml:{line}: movies is the name of another table", 'table = "movies"'),
+    ("job.toml", 'name = "movie_ratings"\n', 'name = "movie_ratings"\ntable = "Bad-Name"\n',
+     "job.toml:{line}: invalid table name 'Bad-Name': use lower-case letters, digits and _, "
+     "starting with a letter, at most 128 characters", 'table = "Bad-Name"'),
+    ("job.toml", 'name = "genre"', 'name = "resume"',
+     "job.toml:{line}: resume is an option of elt's own: name it otherwise", 'name = "resume"'),
+    ("job.toml", "repeat = true", 'repeat = "false"',
+     "job.toml:{line}: repeat must be true or false", "repeat ="),
+    ("job.toml", 'name = "ratings"', 'name = "movies"', "job.toml:{line}: a second source named "
+     "movies", 'name = "movies"\nsql = "ratings.sql"'),
 ]  # fmt: skip
 
 
@@ -297,3 +321,53 @@ def test_slug(genre, expected):
 def test_owned_prefixes(uri, owned):
     layout = Layout("s3://b/lake", "db", ("s3://b/lake/export/raw/",))
     assert layout.is_owned(uri) is owned
+
+
+def test_integers_divide_as_on_athena_on_the_local_engine(elt, awkward_lake, job):
+    """Athena divides integers as integers, truncating (7 / 2 is 3, -7 / 2 is -3); DuckDB
+    would give 3.5: the local engine writes Athena's division, from the types it knows."""
+    (job / "decades.sql").write_text(
+        "SELECT (year / 10) * 10 AS decade, sum(num_ratings) / count(*) AS per_film,\n"
+        "  7 / 2 AS seven_halves, -7 / 2 AS minus, avg_rating / 2 AS real_half\n"
+        "FROM ${database}.movie_ratings WHERE movie_id = 4\n"
+        "GROUP BY (year / 10) * 10, avg_rating\n"
+    )
+    with (job / "job.toml").open("a") as f:
+        f.write('\n[[models]]\nname = "decades"\nsql = "decades.sql"\n')
+    result = elt("--lake", awkward_lake, "--queries", job, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    from elt_cli.engines.local import LocalEngine
+    from elt_cli.statements import Statement
+
+    engine = LocalEngine(awkward_lake)
+    try:
+        rows = engine.query(Statement("read", "SELECT * FROM movielens_elt.decades")).rows
+    finally:
+        engine.close()
+    assert rows == [(2000, 1, 3, -3, 1.75)]  # Battlestar Galactica (2003-2009): 3.5, 1 rating
+
+
+def test_a_parameter_the_sql_uses_must_be_given(elt, awkward_lake, job):
+    models = '[[models]]\nname = "movie_ratings"'
+    edit(
+        job / "job.toml", models, f'[[parameters]]\nname = "min_ratings"\nexample = "5"\n\n{models}'
+    )
+    edit(job / "subset.sql", "WHERE ", "WHERE num_ratings >= CAST(${min_ratings} AS INTEGER) AND ")
+    checked = elt("--queries", job, "check")
+    assert "  parameters: --genre (repeatable), --min-ratings" in checked.stdout
+    before = snapshot(awkward_lake)
+    result = elt("--lake", awkward_lake, "--queries", job, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 2
+    assert last_line(result) == "Error: give --min-ratings, e.g. --min-ratings 5"
+    assert snapshot(awkward_lake) == before
+    result = elt(
+        "--lake", awkward_lake, "--queries", job, "run", "--genre", "Sci-Fi",
+        "--min-ratings", "2", "--min-ratings", "3",
+    )  # fmt: skip
+    assert (result.exit_code, last_line(result)) == (2, "Error: give one --min-ratings, not 2")
+    result = elt(
+        "--lake", awkward_lake, "--queries", job, "run", "--genre", "Sci-Fi", "--min-ratings", "2"
+    )
+    assert result.exit_code == 0, result.output
+    final = awkward_lake / "movielens/sci_fi/sci_fi-movies.csv"
+    assert [r.split(",")[-1] for r in final.read_text().splitlines()[1:]] == ["2", "2", "2", "3"]

@@ -128,6 +128,8 @@ def test_a_skipped_build_has_its_line_and_reason(elt, awkward_lake):
         ["build-subset", "movie_ratings", "SKIPPED"],
         ["build-subset", "Sci-Fi", "SKIPPED"],
     ]
+    # and no line for the step as a whole: its lines are those two
+    assert [line.split()[0] for line in summary].count("build-subset") == 2
     # the reason wraps between words in its column, never cut
     first, second = skipped
     wrapped = [line.strip() for line in summary[first + 1 : second]]

@@ -184,3 +184,36 @@ def test_dry_run_and_json_work_for_the_webshop_job(elt, shop):
     document = json.loads(ran.stdout)
     assert document["result"] == [str(shop / FINAL.format("spain"))]
     assert [o["rows"] for o in document["outputs"]] == [len(expected("Spain")) - 1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--param", "contry=France"], "Error: --param 'contry=France': give NAME=VALUE "
+         "with a NAME of the job's (country); did you mean country=France?"),
+        (["sample-data", "--force", "--ratings", "5"], "Error: --ratings: job webshop has sample "
+         "files of its own, not the MovieLens generator; give no size"),
+        (["genres"], "Error: job webshop has no genre parameter; `elt values NAME` lists the "
+         "values of one of its parameters (country)"),
+    ],
+)  # fmt: skip
+def test_what_another_job_does_not_have_is_answered_for_it(elt, shop, args, message):
+    before = snapshot(shop)
+    result = elt("--queries", WEBSHOP, "--lake", shop, *args)
+    assert (result.exit_code, result.stderr.strip().splitlines()[-1]) == (2, message)
+    assert snapshot(shop) == before
+
+
+def test_replacing_the_sample_data_waits_for_the_lakes_lock(elt, shop):
+    """`sample-data --force` rewrites raw files: not under a run that reads them."""
+    from elt_cli.lock import LocalLock
+
+    lock = LocalLock(shop / "_elt/webshop_elt/lock", "a run")
+    lock.acquire(0)
+    try:
+        result = elt("--queries", WEBSHOP, "--lake", shop, "sample-data", "--force")
+        assert result.exit_code == 1
+        assert "is locked by " in result.stderr.strip().splitlines()[-1]
+    finally:
+        lock.release()
+    assert elt("--queries", WEBSHOP, "--lake", shop, "sample-data", "--force").exit_code == 0

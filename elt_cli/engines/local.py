@@ -342,7 +342,34 @@ class LocalEngine(Engine):
         for table in _tables(tree):
             if table.db:
                 self._attach(table.db)
-        return tree.sql("duckdb")
+        return self._typed(tree).sql("duckdb")
+
+    def _typed(self, tree):
+        """A query with a division, its types annotated from the tables it reads: Athena
+        divides integers as integers (7 / 2 is 3), DuckDB as reals (3.5); sqlglot writes
+        Athena's division for DuckDB when it knows both sides are integers."""
+        from sqlglot import exp
+        from sqlglot.errors import SqlglotError
+        from sqlglot.optimizer.annotate_types import annotate_types
+        from sqlglot.optimizer.qualify import qualify
+
+        if not any(tree.find_all(exp.Div)):
+            return tree
+        schema: dict = {}
+        for table in _tables(tree):
+            if table.db and table.name:
+                try:
+                    columns = self.con.execute(f'DESCRIBE "{table.db}"."{table.name}"').fetchall()
+                except self._duckdb_error:
+                    continue  # not a table of ours (a CTE, say): its types are worked out
+                schema.setdefault(table.db, {})[table.name] = {c[0]: c[1] for c in columns}
+        try:
+            qualified = qualify(
+                tree.copy(), schema=schema, dialect="athena", validate_qualify_columns=False
+            )
+            return annotate_types(qualified, schema=schema, dialect="athena")
+        except SqlglotError:
+            return tree  # not sure of the types: as written
 
     def _copy(self, tree, path: Path, options: str) -> int:
         sql = f"COPY ({self._duckdb_sql(tree)}) TO {sql_string(str(path))} ({options})"
