@@ -1,11 +1,14 @@
 """The baseline for elt: ONE hand-written DuckDB statement doing the whole job.
 
-    python bench/handwritten.py MOVIES_CSV RATINGS_CSV GENRE OUT_CSV
+    python bench/handwritten.py [--checked] MOVIES_CSV RATINGS_CSV GENRE OUT_CSV
 
 Same input files, same output contract as elt (README, "The output"): films whose genre list
 holds GENRE (whole names, case-insensitive), grouped by movieId, title without its trailing
 (YYYY) or (YYYY-YYYY), that year, mean rating rounded to 4 decimals, number of ratings, ordered by
 year desc (no year last), title, movie id; one CSV with a header.
+
+DuckDB refuses a short, long or mistyped row in the columns a query reads. `--checked` also does
+what elt does to every raw row: every field is read and a missing one (NULL) fails the query.
 """
 
 import sys
@@ -18,7 +21,10 @@ def lit(value: str) -> str:
 
 
 def main() -> None:
-    movies, ratings, genre, out = sys.argv[1:5]
+    checked = sys.argv[1] == "--checked"
+    movies, ratings, genre, out = sys.argv[1 + checked : 5 + checked]
+    every_field = "userId IS NULL OR movieId IS NULL OR rating IS NULL OR timestamp IS NULL"
+    guard = f"WHERE CASE WHEN {every_field} THEN error('malformed row') ELSE TRUE END"
     duckdb.execute(f"""
     COPY (
       WITH movies AS (
@@ -28,6 +34,7 @@ def main() -> None:
         SELECT * FROM read_csv({lit(ratings)}, header = true,
           columns = {{'userId': 'INTEGER', 'movieId': 'INTEGER', 'rating': 'DOUBLE',
                      'timestamp': 'BIGINT'}})
+        {guard if checked else ""}
       )
       SELECT m.movieId AS movie_id,
              trim(regexp_replace(m.title, '\\s*\\(\\d{{4}}(-\\d{{4}})?\\)\\s*$', '')) AS title,

@@ -100,12 +100,12 @@ def elt_run(lake: Path, genres: list[str], log: Path, fresh: bool = True) -> tup
 
 
 def baseline(
-    python: Path, script: str, lake: Path, out: Path, genre: str = "Sci-Fi"
+    python: Path, script: str, lake: Path, out: Path, genre: str = "Sci-Fi", *flags: str
 ) -> tuple[float, int]:
     """bench/handwritten.py or bench/pandas_job.py on the lake's raw files."""
     out.unlink(missing_ok=True)
     raw = [lake / "movielens/movies/movies.csv", lake / "movielens/ratings/ratings.csv"]
-    return measure([python, BENCH / script, *raw, genre, out], LOGS / f"{out.stem}.log")
+    return measure([python, BENCH / script, *flags, *raw, genre, out], LOGS / f"{out.stem}.log")
 
 
 # -- checking outputs --------------------------------------------------------------------------
@@ -186,6 +186,14 @@ def cmp_handwritten(lake: Path, n: int) -> list[dict]:
     )
     name = "elt run (fresh lake) vs one hand-written DuckDB COPY"
     fresh = pair_row("1", name, sa, sb, 1.1, check=same_rows(final, out))
+    checked_out = SCRATCH / "handwritten-checked.csv"
+    sa, sb = alternate(
+        lambda i: elt_run(lake, ["Sci-Fi"], LOGS / f"1c-elt-fresh-{i}.log"),
+        lambda i: baseline(PY, "handwritten.py", lake, checked_out, "Sci-Fi", "--checked"),
+        n,
+    )
+    name = "elt run (fresh lake) vs the same COPY checking every field of every row, as elt does"
+    checked = pair_row("1c", name, sa, sb, 1.1, check=same_rows(final, checked_out))
     elt_run(lake, ["Sci-Fi"], LOGS / "1b-elt-warm.log")  # untimed: leaves the derived state
     sa, sb = alternate(
         lambda i: elt_run(lake, ["Sci-Fi"], LOGS / f"1b-elt-rerun-{i}.log", fresh=False),
@@ -193,7 +201,7 @@ def cmp_handwritten(lake: Path, n: int) -> list[dict]:
         n,
     )
     name = "elt re-run (raw files unchanged) vs the same DuckDB COPY"
-    return [fresh, pair_row("1b", name, sa, sb, 0.5, check=same_rows(final, out))]
+    return [fresh, pair_row("1b", name, sa, sb, 0.5, check=same_rows(final, out)), checked]
 
 
 def cmp_pandas(lake: Path, n: int) -> list[dict]:
@@ -435,7 +443,7 @@ def main() -> None:
     ensure_pandas()
     rows = []
     for label, run in [
-        ("1, 1b", lambda: cmp_handwritten(lake, args.repeat)),
+        ("1, 1b, 1c", lambda: cmp_handwritten(lake, args.repeat)),
         ("2", lambda: cmp_pandas(lake, args.repeat)),
         ("3", lambda: cmp_genres(lake, args.repeat)),
         ("4", lambda: cmp_startup(args.repeat)),
@@ -449,7 +457,7 @@ def main() -> None:
         print(f"bench: {label} done in {time.perf_counter() - t0:.0f} s", flush=True)
     reset(lake)
     timings = {
-        "fresh lake, 1 genre (#1, #2)": step_timings("[12]-elt-fresh-*.log"),
+        "fresh lake, 1 genre (#1, #2)": step_timings("[12]*-elt-fresh-*.log"),
         "re-run, raw files unchanged (#1b)": step_timings("1b-elt-rerun-*.log"),
         "fresh lake, 4 genres (#3)": step_timings("3-elt-4genres-*.log"),
         "a genre never built (#7)": step_timings("7-elt-new-genre-*.log"),
