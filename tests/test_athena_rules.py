@@ -167,9 +167,14 @@ def test_sigterm_during_a_ctas_stops_it_and_sees_it_final_before_any_clean_up(
     )
 
 
-def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(aws, s3_lake, tmp_path):
+@pytest.mark.parametrize("journal_lost", [False, True], ids=["query-recorded", "query-unrecorded"])
+def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(
+    aws, s3_lake, tmp_path, journal_lost
+):
     """kill -9 while a CTAS runs; the CTAS is then cancelled (by the user, or a timeout) and
-    its partial files stay. Neither a resumed nor a plain run meets HIVE_PATH_ALREADY_EXISTS."""
+    its partial files stay. Neither a resumed nor a plain run meets HIVE_PATH_ALREADY_EXISTS,
+    even when the kill came before the run's record named the query (then only the files in
+    its location tell that the version cannot be resumed)."""
     aws.results = [GENRES, (EXPORT, [HEADER])]
     aws.rules.hold.add(RAW_CTAS)
     process = start_elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
@@ -178,6 +183,11 @@ def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(aws, s3_lake
     aws.athena.stop_query_execution(QueryExecutionId=ctas["QueryExecutionId"])
     leftovers = aws.keys("tables/movielens_elt/movie_ratings/")
     assert leftovers  # the cancelled CTAS's partial files
+    if journal_lost:
+        record = json.loads(aws.get("_elt/movielens_elt/run.json"))
+        assert record["queries"] and record["version"] in ctas["Query"]
+        record["queries"] = {}
+        aws.s3.put_object(Bucket="lake", Key="_elt/movielens_elt/run.json", Body=json.dumps(record))
     aws.rules.hold.clear()
     for args in (["--resume"], []):
         result = elt_process("--lake", s3_lake, "run", "--genre", "Sci-Fi", *args, cwd=tmp_path)

@@ -11,12 +11,17 @@ import pytest
 from conftest import (
     AWKWARD_MOVIES,
     AWKWARD_RATINGS,
+    MOVIES_HEADER,
+    RATINGS_HEADER,
     elt_process,
     expected_subset,
     make_lake,
     read_output,
     snapshot,
+    write_csv,
 )
+
+from elt_cli.templates import packaged_queries
 
 FINAL = "movielens/sci_fi/sci_fi-movies.csv"
 
@@ -159,6 +164,47 @@ def test_genres_lists_films_per_genre(elt, awkward_lake):
     result = elt("--lake", awkward_lake, "genres")
     assert "Sci-Fi\t9\n" in result.stdout and "sci-fi\t1\n" in result.stdout
     assert "(no genres listed)\t1\n" in result.stdout
+
+
+def test_genres_are_checked_before_the_build_only_from_a_current_movie_ratings(
+    elt, awkward_lake, tmp_path
+):
+    """A current movie_ratings answers the genre check before anything changes; a stale one
+    (its SQL changed) is not read for that: the build checks the genres once it has rebuilt
+    movie_ratings, so the raw files are not read twice."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    result = elt("--lake", awkward_lake, "run", "--genre", "Comedy")
+    assert result.exit_code == 0, result.output
+    assert " check: list_genres [Comedy] SUCCEEDED" in result.stderr
+    assert " build-subset: list_genres " not in result.stderr
+    queries = tmp_path / "queries"
+    shutil.copytree(packaged_queries(), queries)
+    sql = queries / "movie_ratings.sql"
+    sql.write_text(
+        sql.read_text().replace("GROUP BY movieId", "WHERE rating >= 0 GROUP BY movieId")
+    )
+    result = elt("--lake", awkward_lake, "--queries", queries, "run", "--genre", "Drama")
+    assert result.exit_code == 0, result.output
+    assert " check:" not in result.stderr
+    assert " build-subset: movie_ratings SUCCEEDED" in result.stderr
+    assert " build-subset: list_genres SUCCEEDED" in result.stderr
+
+
+def test_genres_lists_what_the_raw_files_hold_now_not_the_last_build(elt, awkward_lake):
+    """New raw files since the last run: movie_ratings is built but stale. `elt genres` lists
+    the genres of the data as it is now (the new Zombie film), and changes nothing."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    raw = awkward_lake / "movielens"
+    write_csv(raw / "movies" / "extra.csv", MOVIES_HEADER, [(9001, "Undead (2001)", "Zombie")])
+    write_csv(raw / "ratings" / "extra.csv", RATINGS_HEADER, [(7, 9001, "4.5", 1_700_000_000)])
+    before = snapshot(awkward_lake)
+    result = elt("--lake", awkward_lake, "genres")
+    assert result.exit_code == 0, result.output
+    assert "Zombie\t1\n" in result.stdout and "Sci-Fi\t9\n" in result.stdout
+    assert snapshot(awkward_lake) == before
+    result = elt("--lake", awkward_lake, "run", "--genre", "Zombie")
+    assert result.exit_code == 0, result.output
+    assert [r["movie_id"] for r in read_output(Path(result.stdout.split()[0]))] == [9001]
 
 
 @pytest.mark.parametrize("genre", ["Sci'Fi", "x') OR 1=1 --", "Sci-Fi'; DROP TABLE movies; --"])

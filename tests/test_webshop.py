@@ -217,3 +217,22 @@ def test_replacing_the_sample_data_waits_for_the_lakes_lock(elt, shop):
     finally:
         lock.release()
     assert elt("--queries", WEBSHOP, "--lake", shop, "sample-data", "--force").exit_code == 0
+
+
+def test_models_run_in_the_order_their_sql_reads_them_not_the_files(elt, shop, tmp_path):
+    """job.toml lists country_customers before customer_totals, which it reads: elt builds
+    customer_totals first all the same, and says so."""
+    job = tmp_path / "reordered"
+    shutil.copytree(WEBSHOP, job)
+    toml = (job / "job.toml").read_text()
+    totals = '[[models]]\nname = "customer_totals"\nsql = "customer_totals.sql"\n\n'
+    assert totals in toml
+    toml = toml.replace(totals, "").replace("[[exports]]", totals + "[[exports]]")
+    assert toml.index('name = "country_customers"') < toml.index('name = "customer_totals"')
+    (job / "job.toml").write_text(toml)
+    check = elt("--queries", job, "check")
+    assert check.exit_code == 0, check.output
+    assert "  models:     customer_totals -> country_customers (per country)" in check.stdout
+    result = elt("--queries", job, "--lake", shop, "run", "--country", "Germany")
+    assert result.exit_code == 0, result.output
+    assert read_final(shop / FINAL.format("germany")) == expected("Germany")
