@@ -382,8 +382,7 @@ def _parse_once(file: SqlFile, samples: tuple[tuple[str, str], ...]):
     from elt_cli.templates import render
 
     values = {"database": "elt_db", **dict(samples)}
-    given = {k: v for k, v in values.items() if k in file.placeholders}
-    text = render(file.text, given, lines_as_written=True)
+    text = render(file.text, values, lines_as_written=True)
     try:
         tree = sqlglot.parse_one(text.rstrip().rstrip(";"), read="athena")
     except ParseError as exc:

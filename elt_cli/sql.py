@@ -115,13 +115,13 @@ def resolve(
     query, naming its file; with `skip_bad_rows` it is left out (and `malformed_rows` counts
     them). Returns the SELECT and the raw tables it reads."""
     inline = inline or {}
-    tree = _parse(label, select)
+    tree = parse(label, select)
     inlined = True
     while inlined:  # a model not built yet is read as its SELECT (which may read another)
         inlined = False
         for table in list(tree.find_all(exp.Table)):
             if table.db == database and table.name in inline:
-                table.replace(_parse(label, inline[table.name]).subquery(table.alias_or_name))
+                table.replace(parse(label, inline[table.name]).subquery(table.alias_or_name))
                 inlined = True
     for node in tree.walk():
         node.comments = None  # the file's comments are for its readers, not Athena
@@ -177,7 +177,8 @@ def malformed_file(reason: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _parse(label: str, text: str):
+def parse(label: str, text: str):
+    """Athena SQL parsed; what cannot be is an error naming the template."""
     import sqlglot
     from sqlglot.errors import SqlglotError
 
@@ -205,7 +206,7 @@ def _malformed(columns: list[str]):
 
 def raw_columns(label: str, ddl: str) -> list[str]:
     """The columns a CREATE EXTERNAL TABLE declares (without EXTRA_COLUMN)."""
-    tree = _parse(label, ddl)
+    tree = parse(label, ddl)
     if not (isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema)):
         raise TemplateError(f"{label}: must be a CREATE EXTERNAL TABLE")
     return [c.name for c in tree.this.expressions if c.name.lower() != EXTRA_COLUMN]

@@ -198,10 +198,7 @@ class Job:
         """A raw table's CREATE statement: the job's file with elt's additions."""
         values = {"database": self.database, "table": source.name}
         values["location"] = self.locations[source.name]
-        ddl = render(
-            source.file.text, {k: v for k, v in values.items() if k in source.file.placeholders}
-        )
-        return sql.raw_table_ddl(str(source.file.path), ddl)
+        return sql.raw_table_ddl(str(source.file.path), render(source.file.text, values))
 
     @cached_property
     def raw_columns(self) -> dict[str, list[str]]:
@@ -229,21 +226,15 @@ class Job:
         for model in self.spec.models:
             if model.name in inline:
                 continue
-            given = {model.per: value} if model.per and model.per == per else {}
-            if model.per and not given:
-                continue
-            tables[model.name] = self.expand(model.table, given)
+            if model.per and model.per != per:
+                continue  # a table per value of another parameter: not this SELECT's to read
+            tables[model.name] = self.expand(model.table, {model.per: value} if model.per else {})
         inlined = {
-            m.name: render(
-                m.file.text, {k: v for k, v in values.items() if k in m.file.placeholders}
-            )
-            for m in self.spec.models
-            if m.name in inline
+            m.name: render(m.file.text, values) for m in self.spec.models if m.name in inline
         }
-        text = render(file.text, {k: v for k, v in values.items() if k in file.placeholders})
         return sql.resolve(
             str(file.path),
-            text,
+            render(file.text, values),
             self.database,
             tables,
             self.raw_columns,
@@ -290,6 +281,26 @@ class Job:
     def built(self) -> Builds:
         return Builds(self.storage, self.layout.state_dir() + "builds.json")
 
+    @cached_property
+    def digests(self) -> dict[str, str]:
+        """Per table to build: a digest of its SQL and of what it reads (the raw files' listing
+        and table definition, the digests of the models it reads), so it changes when any of
+        them changes. Worked out once per command: on S3 it lists the raw files."""
+        digests: dict[str, str] = {}
+        fingerprints = {n: self.storage.fingerprint(loc) for n, loc in self.locations.items()}
+        for model in self.spec.models:
+            for b in self.builds(model):
+                parts = [self.build_select(b)[0]]
+                for name in model.reads:
+                    if name in fingerprints:  # a source: its files and how they are read
+                        parts += [fingerprints[name], self.raw_ddl(self.spec.sources[name])]
+                    else:
+                        read = self.spec.model(name)
+                        values = {read.per: b.value} if read.per else {}
+                        parts.append(digests[self.expand(read.table, values)])
+                digests[b.table] = digest(*parts)
+        return digests
+
     def current(self, table: str, table_digest: str) -> bool:
         """The table is there and was built from these SQL and inputs."""
         return self.built.current(table, table_digest) and self.engine.table_exists(
@@ -298,9 +309,8 @@ class Job:
 
     def stale_models(self, names) -> set[str]:
         """Of these models (none per value), those not built from the current SQL and data."""
-        digests = build_digests(self)
         tables = {name: self.expand(self.spec.model(name).table) for name in names}
-        return {name for name, table in tables.items() if not self.current(table, digests[table])}
+        return {n for n, table in tables.items() if not self.current(table, self.digests[table])}
 
     def require_database(self, step: str) -> None:
         if not self.engine.database_exists(self.database):
@@ -491,7 +501,7 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
     job.reporter.step_started("build-subset", ", ".join(b.subject for b in builds))
     checked = set(checked or ())
     version = version or new_version()
-    digests = build_digests(job)
+    digests = job.digests
     for level in job.spec.levels():
         for parameter in {m.per for m in level if m.per} - checked:
             check_values(job, parameter, values_in_data(job, parameter))
@@ -512,26 +522,6 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
             _publish(job, st)
             job.built.record(b.table, digests[b.table])
     job.reporter.step_finished("build-subset")
-
-
-def build_digests(job: Job) -> dict[str, str]:
-    """Per table to build: a digest of its SQL and of what it reads (the raw files' listing
-    and table definition, the digests of the models it reads), so it changes when any of
-    them changes."""
-    digests: dict[str, str] = {}
-    fingerprints = {n: job.storage.fingerprint(loc) for n, loc in job.locations.items()}
-    for model in job.spec.models:
-        for b in job.builds(model):
-            parts = [job.build_select(b)[0]]
-            for name in model.reads:
-                if name in fingerprints:  # a source: its files and how they are read
-                    parts += [fingerprints[name], job.raw_ddl(job.spec.sources[name])]
-                else:
-                    read = job.spec.model(name)
-                    values = {read.per: b.value} if read.per else {}
-                    parts.append(digests[job.expand(read.table, values)])
-            digests[b.table] = digest(*parts)
-    return digests
 
 
 def _build_statements(job: Job, builds: list[Build], version: str) -> list[Statement]:
@@ -685,7 +675,7 @@ def run(job: Job) -> list[str]:
         ),
         (
             "build-subset",
-            sorted(build_digests(job).values()),
+            sorted(job.digests.values()),
             lambda: _build_recorded(job, chain, checked),
         ),
         ("export", [job.export_select(o) for o in outputs], lambda: export(job)),
@@ -714,12 +704,11 @@ def _build_recorded(job: Job, build_digest: str, checked: set[str]) -> None:
     journal = job.journal
     version = None
     if journal and journal.resume and journal.building_digest == build_digest:
-        digests = build_digests(job)
         pending = [
             b
             for m in job.spec.models
             for b in job.builds(m)
-            if not job.current(b.table, digests[b.table])
+            if not job.current(b.table, job.digests[b.table])
         ]
         statements = _build_statements(job, pending, journal.version)
         if all(_resumable(job, st) for st in statements):

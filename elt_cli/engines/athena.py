@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenacity import Retrying, retry_if_result, stop_after_delay
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 from tenacity.wait import wait_base
 
 from elt_cli import aws
@@ -387,10 +387,16 @@ class AthenaEngine(Engine):
                 self._call("stop_query_execution", f"cannot stop query {qid}", QueryExecutionId=qid)
             except EltError:
                 pass  # it may have just finished; the status check below tells
-        deadline = time.monotonic() + STOP_CONFIRM_SECONDS
-        while self.running and time.monotonic() < deadline:
+
+        def all_final() -> bool:
             for execution in self._status(list(self.running)):
                 if execution["Status"]["State"] in FINAL_STATES:
                     self._finished(execution)
-            if self.running:
-                time.sleep(0.2)
+            return not self.running
+
+        Retrying(
+            retry=retry_if_result(lambda final: not final),
+            wait=wait_fixed(0.2),
+            stop=stop_after_delay(STOP_CONFIRM_SECONDS),
+            retry_error_callback=lambda state: False,
+        )(all_final)

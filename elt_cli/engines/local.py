@@ -18,7 +18,7 @@ from pathlib import Path
 from elt_cli import signals
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import StepFailed, TemplateError, Terminated
-from elt_cli.sql import EXTRA_COLUMN
+from elt_cli.sql import EXTRA_COLUMN, parse
 from elt_cli.storage import LocalStorage
 from elt_cli.templates import sql_string
 
@@ -154,14 +154,7 @@ class LocalEngine(Engine):
 
     def translate(self, label: str, sql: str):
         """Parse Athena SQL; a template the local engine cannot read is named in the error."""
-        import sqlglot
-        from sqlglot.errors import SqlglotError
-
-        try:
-            tree = sqlglot.parse_one(sql, read="athena")
-        except SqlglotError as exc:
-            raise TemplateError(f"{label}: cannot be parsed: {_first_lines(str(exc), 1)}") from exc
-        return tree
+        return parse(label, sql)
 
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
         with self._shared_scans(statements):
