@@ -416,6 +416,30 @@ class Moto:
     def glue_tables(self, database: str = "movielens_elt") -> list[str]:
         return sorted(t["Name"] for t in self.glue.get_tables(DatabaseName=database)["TableList"])
 
+    def enforcing_workgroup(self, output: str = "s3://lake/wg-results/", **results) -> str:
+        """An Athena workgroup "etl" that enforces its settings (results go to `output`)."""
+        self.athena.create_work_group(
+            Name="etl",
+            Configuration={
+                "ResultConfiguration": {"OutputLocation": output, **results},
+                "EnforceWorkGroupConfiguration": True,
+            },
+        )
+        return "etl"
+
+    def glue_table(self, name: str, location: str, database: str = "movielens_elt") -> None:
+        """A table in the Glue catalog (and its database), as another tool would leave it."""
+        if database not in {d["Name"] for d in self.glue.get_databases()["DatabaseList"]}:
+            self.glue.create_database(DatabaseInput={"Name": database})
+        self.glue.create_table(
+            DatabaseName=database,
+            TableInput={
+                "Name": name,
+                "TableType": "EXTERNAL_TABLE",
+                "StorageDescriptor": {"Location": location},
+            },
+        )
+
     def put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket="lake", Key=key, Body=body)
 

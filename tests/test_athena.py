@@ -325,16 +325,9 @@ def test_clean_up_touches_only_owned_prefixes(elt, s3_lake, athena_results):
     # a version a killed run left without a table, and an old version with its table
     aws.put("tables/movielens_elt/sci_fi/v20200101t000000aaaaaa/part-0", b"old version")
     aws.put("tables/movielens_elt/sci_fi/v20190101t000000bbbbbb/part-0", b"older version")
-    aws.glue.create_database(DatabaseInput={"Name": "movielens_elt"})
-    aws.glue.create_table(
-        DatabaseName="movielens_elt",
-        TableInput={
-            "Name": "sci_fi__v20190101t000000bbbbbb",
-            "TableType": "EXTERNAL_TABLE",
-            "StorageDescriptor": {
-                "Location": "s3://lake/tables/movielens_elt/sci_fi/v20190101t000000bbbbbb"
-            },
-        },
+    aws.glue_table(
+        "sci_fi__v20190101t000000bbbbbb",
+        "s3://lake/tables/movielens_elt/sci_fi/v20190101t000000bbbbbb",
     )
     aws.put("export/sci_fi/stale-part-1.gz", b"old export")
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
@@ -623,3 +616,4 @@ def test_a_run_with_four_genres_reads_the_raw_files_in_one_query(elt, s3_lake, a
         if q.startswith("CREATE TABLE") and "FROM movielens_elt.movie_ratings AS" in q
     ]
     assert len(subsets) == 4
+

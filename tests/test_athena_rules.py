@@ -80,13 +80,7 @@ def test_enforcing_workgroup_gets_no_external_location_and_clean_up_goes_through
     elt, s3_lake, results
 ):
     aws = results
-    aws.athena.create_work_group(
-        Name="etl",
-        Configuration={
-            "ResultConfiguration": {"OutputLocation": "s3://lake/wg-results/"},
-            "EnforceWorkGroupConfiguration": True,
-        },
-    )
+    aws.enforcing_workgroup()
     tables = []
     for n in range(3):
         new_ratings(aws, n)
@@ -110,13 +104,7 @@ def test_without_the_rule_moto_would_have_passed_the_external_location(elt, s3_l
     """AthenaRules fails a CTAS naming an external_location in an enforcing workgroup, as AWS
     documents: the test above is meaningful only because this holds."""
     aws = results
-    aws.athena.create_work_group(
-        Name="etl",
-        Configuration={
-            "ResultConfiguration": {"OutputLocation": "s3://lake/wg-results/"},
-            "EnforceWorkGroupConfiguration": True,
-        },
-    )
+    aws.enforcing_workgroup()
     qid = aws.athena.start_query_execution(
         QueryString="CREATE TABLE movielens_elt.t WITH (format = 'PARQUET', "
         "external_location = 's3://lake/x/') AS SELECT 1 AS a",
@@ -187,7 +175,7 @@ def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(
         record = json.loads(aws.get("_elt/movielens_elt/run.json"))
         assert record["queries"] and record["version"] in ctas["Query"]
         record["queries"] = {}
-        aws.s3.put_object(Bucket="lake", Key="_elt/movielens_elt/run.json", Body=json.dumps(record))
+        aws.put("_elt/movielens_elt/run.json", json.dumps(record).encode())
     aws.rules.hold.clear()
     for args in (["--resume"], []):
         result = elt_process("--lake", s3_lake, "run", "--genre", "Sci-Fi", *args, cwd=tmp_path)
@@ -338,15 +326,7 @@ def test_the_same_data_gives_the_same_bytes_on_both_engines(elt, aws, tmp_path, 
 
 def test_a_table_left_by_the_original_workflow_is_replaced_by_the_view(elt, s3_lake, results):
     aws = results
-    aws.glue.create_database(DatabaseInput={"Name": "movielens_elt"})
-    aws.glue.create_table(
-        DatabaseName="movielens_elt",
-        TableInput={
-            "Name": "sci_fi",
-            "TableType": "EXTERNAL_TABLE",
-            "StorageDescriptor": {"Location": "s3://lake/athena-results/tables/1234/"},
-        },
-    )
+    aws.glue_table("sci_fi", "s3://lake/athena-results/tables/1234/")
     aws.put("athena-results/tables/1234/part-0.gz", b"the old CTAS data")
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output

@@ -149,15 +149,9 @@ def test_the_pattern_for_final_files_is_fenced_off_the_raw_data(elt, aws):
 
 
 def test_the_policy_follows_an_enforcing_workgroup_and_its_kms_key(elt, aws):
-    aws.athena.create_work_group(
-        Name="etl",
-        Configuration={
-            "ResultConfiguration": {
-                "OutputLocation": "s3://results-bucket/etl/",
-                "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": "arn:k"},
-            },
-            "EnforceWorkGroupConfiguration": True,
-        },
+    aws.enforcing_workgroup(
+        "s3://results-bucket/etl/",
+        EncryptionConfiguration={"EncryptionOption": "SSE_KMS", "KmsKey": "arn:k"},
     )
     result = elt("--lake", "s3://lake", "--workgroup", "etl", "iam-policy")
     assert result.exit_code == 0, result.output
