@@ -345,6 +345,8 @@ def ensure_db(job: Job) -> str:
 
 
 def check_raw_data(job: Job) -> None:
+    """Every source has files: checked once, when a command that reads raw data opens the job
+    (before the lock is taken or anything changes)."""
     for name, location in job.locations.items():
         if not job.storage.list_files(location):
             raise BadInput(
@@ -354,7 +356,6 @@ def check_raw_data(job: Job) -> None:
 
 
 def create_tables(job: Job) -> None:
-    check_raw_data(job)
     job.require_database("create-tables")
     sources = list(job.spec.sources.values())
     job.reporter.step_started("create-tables", ", ".join(s.name for s in sources))
@@ -461,7 +462,6 @@ def list_values(job: Job, parameter: str) -> list[tuple[str, int]] | None:
     plural = job.spec.parameters[parameter].plural
     if job.spec.parameters[parameter].values is None:
         raise BadInput(f"the job does not say how to list the {plural} (no values = ...)")
-    check_raw_data(job)
     if not job.exist(job.spec.sources):
         job.reporter.note(
             f"{plural}: the raw tables are not there yet: making them, as `elt ensure-db` "
@@ -662,7 +662,6 @@ def run(job: Job) -> list[str]:
     """The five steps. With a journal, each finished step is recorded with a digest of the SQL
     it runs (and, for the build, of what the models read); `--resume` skips a step whose
     digest is unchanged, until one step has to run: every step after it runs too."""
-    check_raw_data(job)  # before anything changes
     checked = check_values_early(job)
     journal = job.journal
     outputs = job.outputs()

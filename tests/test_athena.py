@@ -617,3 +617,14 @@ def test_a_run_with_four_genres_reads_the_raw_files_in_one_query(elt, s3_lake, a
     ]
     assert len(subsets) == 4
 
+
+def test_a_run_lists_each_raw_prefix_at_most_twice(elt, s3_lake, athena_results):
+    """Once to see that there is raw data before anything changes, once for the digest of the
+    raw files the build reads: a listing is a paid request, and a raw prefix may hold
+    thousands of files."""
+    aws = athena_results
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    for raw in ("movielens/movies/", "movielens/ratings/"):
+        listings = [p for p in aws.sent("ListObjectsV2") if p.get("Prefix") == raw]
+        assert 1 <= len(listings) <= 2, (raw, len(listings))
