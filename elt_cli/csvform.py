@@ -13,20 +13,17 @@ import json
 from pathlib import Path
 
 from elt_cli.errors import EltError
+from elt_cli.templates import quoted_name, sql_string
 
 DUCKDB_COPY_OPTIONS = "FORMAT CSV, HEADER, DELIMITER ','"
 
 
 def _copy(con, select: str, dest: Path) -> int:
-    from elt_cli.templates import sql_string
-
     sql = f"COPY ({select}) TO {sql_string(str(dest))} ({DUCKDB_COPY_OPTIONS})"
     return int(con.execute(sql).fetchall()[0][0])
 
 
 def _columns(names: list[str]) -> str:
-    from elt_cli.templates import sql_string
-
     return "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
 
 
@@ -34,8 +31,6 @@ def from_result_file(src: Path, dest: Path) -> int:
     """Rewrite an Athena result file (every value quoted, NULL an unquoted empty field) into
     the form above, values kept as text exactly as Athena printed them. Returns the rows."""
     import duckdb
-
-    from elt_cli.templates import sql_string
 
     with src.open(encoding="utf-8", newline="") as f:
         header = next(csv.reader(f), None)
@@ -58,8 +53,6 @@ def from_rows(header: list[str], rows, dest: Path) -> int:
     """Write rows of text values (None for NULL) in the form above. Returns the rows."""
     import duckdb
 
-    from elt_cli.templates import sql_string
-
     lines = dest.with_name(dest.name + ".jsonl")
     try:
         with lines.open("w", encoding="utf-8") as f:
@@ -68,14 +61,10 @@ def from_rows(header: list[str], rows, dest: Path) -> int:
         with duckdb.connect() as con:
             return _copy(
                 con,
-                f"SELECT {', '.join(_quote(n) for n in header)} FROM read_json("
+                f"SELECT {', '.join(quoted_name(n) for n in header)} FROM read_json("
                 f"{sql_string(str(lines))}, format = 'newline_delimited', "
                 f"columns = {_columns(header)})",
                 dest,
             )
     finally:
         lines.unlink(missing_ok=True)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

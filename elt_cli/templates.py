@@ -30,6 +30,11 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def quoted_name(name: str) -> str:
+    """A column name as a double-quoted identifier (DuckDB), any characters kept."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def text_literal(value: str) -> str:
     """A user's text (a genre) as a literal, refusing over-long values."""
     if len(value) > MAX_TEXT:

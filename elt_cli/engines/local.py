@@ -15,12 +15,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from elt_cli import signals
+from elt_cli import csvform, signals
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import StepFailed, TemplateError, Terminated
 from elt_cli.sql import EXTRA_COLUMN, parse
 from elt_cli.storage import LocalStorage
-from elt_cli.templates import sql_string
+from elt_cli.templates import quoted_name, sql_string
 
 OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
@@ -88,7 +88,7 @@ class LocalEngine(Engine):
         else:
             # Athena's hidden "$path" column, and elt's extra-fields column: DuckDB refuses a
             # row with extra fields itself (a reject, with its line), so it is always NULL here.
-            names = ", ".join(_quoted(n) for n, _ in entry["columns"])
+            names = ", ".join(quoted_name(n) for n, _ in entry["columns"])
             sql = (
                 f'SELECT {names}, filename AS "$path", NULL::VARCHAR AS {EXTRA_COLUMN} '
                 f"FROM {self._source(entry)}"
@@ -175,7 +175,7 @@ class LocalEngine(Engine):
             for (database, table), columns in shared.items():
                 self._attach(database)
                 entry = self._catalog(database)["tables"][table]
-                names = [_quoted(n) for n, _ in entry["columns"] if n.lower() in columns]
+                names = [quoted_name(n) for n, _ in entry["columns"] if n.lower() in columns]
                 if "$path" in columns:
                     names.append('filename AS "$path"')
                 memory = f'"__shared_{database}_{table}"'
@@ -317,7 +317,7 @@ class LocalEngine(Engine):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             # DuckDB quotes a field only when it must and doubles inner quotes: RFC 4180.
-            rows = self._copy(tree, tmp, "FORMAT CSV, HEADER, DELIMITER ','")
+            rows = self._copy(tree, tmp, csvform.DUCKDB_COPY_OPTIONS)
             os.replace(tmp, target)  # readers never see a half-written file under its name
         except self._duckdb_error as exc:
             raise StepFailed(label, _first_lines(str(exc))) from exc
@@ -494,7 +494,3 @@ def _tables(tree):
 
 def _first_lines(message: str, limit: int = 3) -> str:
     return " ".join(line.strip() for line in message.strip().splitlines()[:limit])
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
