@@ -10,12 +10,15 @@ from elt_cli.job import JobSpec
 
 def check_job(spec: JobSpec, settings) -> str:
     """Loading the job checked job.toml, every file's placeholders and tables and the order of
-    the models (see job.load_job); here every statement is rendered with the parameters'
-    examples, as Athena would be sent it, and translated for the local engine. Raises
-    TemplateError naming the file; returns what the job is."""
+    the models (see job.load_job); here everything Athena would refuse is refused
+    (validate.py), then every statement is rendered with the parameters' examples, as Athena
+    would be sent it, and translated for the local engine. Raises TemplateError naming the
+    file; returns what the job is."""
     from elt_cli.engines.local import LocalEngine
     from elt_cli.steps import Job
+    from elt_cli.validate import check_job as refuse_what_athena_would
 
+    refuse_what_athena_would(spec)
     job = Job(spec, settings, None, None, None)
     with tempfile.TemporaryDirectory(prefix="elt-check-") as folder:
         engine = LocalEngine(Path(folder))

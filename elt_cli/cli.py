@@ -472,7 +472,7 @@ def open_job(
         from elt_cli.dryrun import DryRunEngine, DryRunStorage
 
         storage = DryRunStorage(storage, app.reporter)
-        engine = DryRunEngine(engine, storage, app.reporter)
+        engine = DryRunEngine(engine, storage, app.reporter, local_sql=settings.debug)
     engine.reporter = app.reporter
     job = Job(
         app.spec,
@@ -489,6 +489,9 @@ def open_job(
     real = storage.storage if app.dry_run else storage
     real.may_delete = lambda uri: job.layout.is_owned(uri) or engine.owns(uri)
     try:
+        from elt_cli.validate import check_job
+
+        check_job(app.spec)  # what Athena would refuse, refused first
         engine.check_templates(job.sample_statements)
         if raw:
             check_raw_data(job)

@@ -55,8 +55,10 @@ class DryRunStorage:
 
 
 class DryRunEngine(Engine):
-    def __init__(self, engine: Engine, storage: DryRunStorage, reporter):
+    def __init__(self, engine: Engine, storage: DryRunStorage, reporter, local_sql: bool = False):
         self.engine, self.storage, self.reporter = engine, storage, reporter
+        # `--dry-run --debug` on the local engine: also the DuckDB SQL it would run
+        self.local_sql = local_sql and hasattr(engine, "duckdb_sql")
         self.name = engine.name
         self.created_database = False
         self.planned: dict[str, bool] = {}  # tables the plan creates (True) or drops (False)
@@ -87,11 +89,15 @@ class DryRunEngine(Engine):
         results = []
         for statement in statements:
             self.reporter.planned("sql", statement.sql)
+            if self.local_sql and (
+                duckdb := self.engine.duckdb_sql(statement.template, statement.sql)
+            ):
+                self.reporter.planned("duckdb", duckdb)
             self.created_database |= statement.template == "create_database"
             if statement.creates:
                 self.planned[statement.creates] = True
-            elif statement.sql.startswith("DROP TABLE"):  # sql.drop_table's: ... <db>.<table>
-                self.planned[statement.sql.rsplit(".", 1)[1]] = False
+            elif statement.drops:
+                self.planned[statement.drops] = False
             results.append(
                 QueryResult(statement.template, statement.subject, state="PLANNED", rows=None)
             )

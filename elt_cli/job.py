@@ -28,7 +28,7 @@ KEYS = {
     "": {"name", "description", "defaults", "sample", "sources", "parameters", "models", "exports"},
     "defaults": {"database", "source_prefix"},
     "sample": {"folder", "generator"},
-    "sources": {"name", "sql", "location"},
+    "sources": {"name", "sql", "location", "missing"},
     "parameters": {"name", "help", "example", "repeat", "values"},
     "models": {"name", "sql", "per", "table"},
     "exports": {"model", "sql", "path"},
@@ -72,6 +72,8 @@ class Source:
     name: str
     file: SqlFile
     location: str  # relative to the lake, a pattern: "{source_prefix}/movies/"
+    # the fields that read as NULL: (column, markers) pairs, column "" for every column
+    missing: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,9 +201,9 @@ def load_job(folder: Path) -> JobSpec:
             raise toml.error("sources", i, "name", f"a second source named {name}")
         location = table.get("location", f"{{source_prefix}}/{name}/")
         _check_pattern(toml, "sources", i, "location", location, set())
-        sources[name] = Source(
-            name, sql_file("sources", i, "sql", required("sources", i, table, "sql")), location
-        )
+        file = sql_file("sources", i, "sql", required("sources", i, table, "sql"))
+        missing = _missing(toml, i, name, file, table["missing"]) if "missing" in table else ()
+        sources[name] = Source(name, file, location, missing)
     if not sources:
         raise toml.error("", 0, None, "a job needs at least one [[sources]] table")
 
@@ -328,6 +330,48 @@ def _resolve(spec: JobSpec) -> JobSpec:
     return replace(spec, models=_ordered(models), parameters=parameters)
 
 
+def _missing(toml, index: int, name: str, file: SqlFile, value) -> tuple:
+    """A source's `missing`: a list of the fields that read as NULL in every column
+    (`["NA", ""]`), or a table of them per column (`{ rating = ["NA"] }`)."""
+    from elt_cli import sql
+    from elt_cli.templates import render
+
+    def markers(given, where: str) -> tuple[str, ...]:
+        if not isinstance(given, list) or not given or not all(isinstance(m, str) for m in given):
+            raise toml.error(
+                "sources", index, "missing",
+                f"missing{where} must be a list of texts, e.g. [\"NA\", \"\"]",
+            )  # fmt: skip
+        return tuple(dict.fromkeys(given))
+
+    values = {"database": "elt_db", "table": name, "location": "s3://elt-check/files/"}
+    columns = {
+        c.name.lower(): c for c in sql.raw_columns(str(file.path), render(file.text, values))
+    }
+    pairs = (
+        [("", markers(value, ""))]
+        if isinstance(value, list)
+        else [(str(c).lower(), markers(m, f".{c}")) for c, m in value.items()]
+        if isinstance(value, dict)
+        else markers(value, "")
+    )
+    for column, _ in pairs:
+        if column and column not in columns:
+            raise toml.error(
+                "sources", index, "missing", _unknown("column", column, columns, f" of {name}")
+            )
+    for column in columns.values() if pairs[0][0] == "" else [columns[c] for c, _ in pairs]:
+        kind = column.type.upper().split("(")[0]
+        if not column.is_text and kind not in sql.TEXT_FORMS:
+            raise toml.error(
+                "sources", index, "missing",
+                f"missing values need a column elt can convert from text (STRING, BOOLEAN, "
+                f"INT, BIGINT, DOUBLE); {column.name} is {column.type}: declare it STRING and "
+                "convert it in the model",
+            )  # fmt: skip
+    return tuple(pairs)
+
+
 def _ordered(models: list[Model]) -> list[Model]:
     """Depth first, keeping the job's order where it can; a cycle is an error."""
     by_name = {m.name: m for m in models}
@@ -370,6 +414,12 @@ def _check_placeholders(file: SqlFile, allowed: set[str], spec: JobSpec) -> None
 
 def _parse(spec: JobSpec, file: SqlFile):
     """A file's SELECT, parsed with sample values; an error names the line."""
+    return parse_with_text(spec, file)[0]
+
+
+def parse_with_text(spec: JobSpec, file: SqlFile):
+    """A file's SELECT parsed with sample values, and the text it was parsed from (its lines
+    are the file's). Parsed once: do not change the tree."""
     return _parse_once(file, tuple(sample_values(spec).items()))
 
 
@@ -393,7 +443,7 @@ def _parse_once(file: SqlFile, samples: tuple[tuple[str, str], ...]):
         ) from exc
     if not isinstance(tree, exp.Query):
         raise TemplateError(f"{file.at()}: must be a SELECT")
-    return tree
+    return tree, text
 
 
 def _output_columns(spec: JobSpec, file: SqlFile) -> list[str]:

@@ -21,6 +21,7 @@ from elt_cli.statements import QueryResult, Statement
 PRICE_PER_TB = 5.0  # USD per TB scanned, Athena's list price in most regions
 MIN_BILLED_BYTES = 10 * 1000**2  # each query is billed at least 10 MB
 FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "INTERRUPTED")
+LOCAL_SQL_HEAD = "-- the same, as the local engine runs it (DuckDB):"
 # How a query's or step's state reads in the summary.
 STATUS = {
     "SUCCEEDED": "OK",
@@ -179,7 +180,8 @@ class Reporter:
         self.notes.append(message)
 
     def planned(self, kind: str, text: str) -> None:
-        """--dry-run: a statement (kind "sql") or storage action it would run."""
+        """--dry-run: a statement (kind "sql"), the DuckDB SQL the local engine runs for it
+        ("duckdb", with --debug) or a storage action it would run."""
         self.plan.append({"step": self.current_step, "kind": kind, "text": text})
 
     def finish(self, error: str | None = None) -> None:
@@ -291,7 +293,8 @@ class Reporter:
             rows = f" ({' + '.join(f'{r:,}' for r in counted)} {noun})" if counted else ""
             parts.append(f"{t['files']} file{'s' if t['files'] != 1 else ''} {verb}{rows}")
         if self.dry_run:
-            parts.append(f"{len(self.plan)} planned statements and actions; nothing was changed")
+            planned = [p for p in self.plan if p["kind"] != "duckdb"]
+            parts.append(f"{len(planned)} planned statements and actions; nothing was changed")
         else:
             parts.append(
                 f"{t['queries']} quer{'ies' if t['queries'] != 1 else 'y'}, {t['failed']} failed"
@@ -440,8 +443,9 @@ class PlainReporter(Reporter):
     def planned(self, kind: str, text: str) -> None:
         super().planned(kind, text)
         if self.show_plan:
+            head = {"sql": f"-- {self.current_step}", "duckdb": LOCAL_SQL_HEAD}.get(kind)
             print(
-                f"-- {self.current_step}\n{text};\n" if kind == "sql" else f"-- would {text}\n",
+                f"{head}\n{text};\n" if head else f"-- would {text}\n",
                 file=self.plan_stream,
                 flush=True,
             )
@@ -518,8 +522,9 @@ class RichReporter(Reporter):
 
         super().planned(kind, text)
         if self.show_plan:
-            self.out.print(f"[dim]-- {self.current_step}[/]")
-            if kind == "sql":  # highlighted, each line as it is: copied, it runs
+            head = LOCAL_SQL_HEAD if kind == "duckdb" else f"-- {self.current_step}"
+            self.out.print(f"[dim]{head}[/]")
+            if kind in ("sql", "duckdb"):  # highlighted, each line as it is: copied, it runs
                 self.out.print(Syntax(text, "sql").highlight(text + ";"), soft_wrap=True)
             else:
                 self.out.print(f"[dim]-- would {text}[/]", soft_wrap=True)

@@ -8,9 +8,11 @@ engine runs the same text through sqlglot, like the job's own templates.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlglot import exp
 
+from elt_cli.athena_sql import ddl_name, dml_name
 from elt_cli.errors import TemplateError
 from elt_cli.templates import identifier, location_literal, sql_string
 
@@ -28,16 +30,21 @@ _MALFORMED_FILE = re.compile(re.escape(MALFORMED) + r"(.*?)>")
 
 
 def create_database(database: str) -> str:
-    return f"CREATE DATABASE IF NOT EXISTS {identifier(database, 'database name')}"
+    return f"CREATE DATABASE IF NOT EXISTS {ddl_name(identifier(database, 'database name'))}"
 
 
-def table_name(database: str, table: str) -> str:
-    return f"{identifier(database, 'database name')}.{identifier(table, 'table name')}"
+def table_name(database: str, table: str, ddl: bool = False) -> str:
+    """`db.table`, each name quoted where Athena reserves it: in backticks in DDL, in double
+    quotes in a SELECT, CTAS or view (`--genre Order` makes the view "order")."""
+    quote = ddl_name if ddl else dml_name
+    return (
+        f"{quote(identifier(database, 'database name'))}.{quote(identifier(table, 'table name'))}"
+    )
 
 
 def drop_table(database: str, table: str) -> str:
     # Tables elt drops are external (raw tables, CTAS versions): their data stays where it is.
-    return f"DROP TABLE IF EXISTS {table_name(database, table)}"
+    return f"DROP TABLE IF EXISTS {table_name(database, table, ddl=True)}"
 
 
 def ctas(database: str, table: str, select: str, location: str | None) -> str:
@@ -61,9 +68,43 @@ def publish(database: str, view: str, table: str) -> str:
 # -- raw tables --------------------------------------------------------------------------------
 
 
-def raw_table_ddl(label: str, ddl: str) -> str:
-    """The job's CREATE EXTERNAL TABLE with elt's additions: the extra-fields column and the
-    invalid-data property. Added to the text as written (not re-generated), so every other
+@dataclass(frozen=True)
+class RawColumn:
+    """A column of a raw table: its name, its type as the job declares it (Hive DDL: INT,
+    STRING) and the fields that read as NULL in it (the source's `missing` markers)."""
+
+    name: str
+    type: str
+    missing: tuple[str, ...] = ()
+
+    @property
+    def is_text(self) -> bool:
+        return self.type.upper().split("(")[0] in ("STRING", "VARCHAR", "CHAR")
+
+    @property
+    def read_as_text(self) -> bool:
+        """Declared STRING in the table elt makes, and converted in every read (see resolve)."""
+        return bool(self.missing) and not self.is_text
+
+
+# What a field must look like to be a value of its type where elt converts it (a column with
+# missing markers). The same on both engines: Trino's and DuckDB's TRY_CAST agree on these
+# and differ on others (' 42', '1_000', '0x1F').
+TEXT_FORMS = {
+    "TINYINT": r"^[+-]?[0-9]+$",
+    "SMALLINT": r"^[+-]?[0-9]+$",
+    "INT": r"^[+-]?[0-9]+$",
+    "INTEGER": r"^[+-]?[0-9]+$",
+    "BIGINT": r"^[+-]?[0-9]+$",
+    "DOUBLE": r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$",
+    "BOOLEAN": r"^(true|false|TRUE|FALSE|True|False)$",
+}
+
+
+def raw_table_ddl(label: str, ddl: str, columns: list[RawColumn] | None = None) -> str:
+    """The job's CREATE EXTERNAL TABLE with elt's additions: the extra-fields column, the
+    invalid-data property, and STRING for a typed column with missing markers (converted in
+    every read instead). Made on the text as written (not re-generated), so every other
     character reaches Athena exactly as the template has it."""
     from sqlglot.dialects.athena import Athena
     from sqlglot.tokens import TokenType
@@ -92,7 +133,37 @@ def raw_table_ddl(label: str, ddl: str) -> str:
         )
     if EXTRA_COLUMN not in names:
         out = f"{out[:columns_end].rstrip()},\n  {EXTRA_COLUMN} STRING\n{out[columns_end:]}"
+    as_text = {c.name.lower() for c in columns or [] if c.read_as_text}
+    for name, start, end in reversed(_column_types(tokens)):
+        if name.lower() in as_text:
+            out = out[:start] + "STRING" + out[end:]
     return out
+
+
+def _column_types(tokens) -> list[tuple[str, int, int]]:
+    """(name, start, end) of each column's type in a CREATE TABLE's column list."""
+    from sqlglot.tokens import TokenType
+
+    found, depth, name, start = [], 0, None, None
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+            if depth == 1:
+                name = None
+                continue
+        if token.token_type in (TokenType.R_PAREN, TokenType.COMMA) and depth == 1:
+            if name is not None and start is not None:
+                found.append((name, start, tokens[i - 1].end + 1))
+            name, start = None, None
+        elif depth == 1 and name is None:
+            name = token.text
+        elif depth == 1 and start is None:
+            start = token.start
+        if token.token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                break
+    return found
 
 
 def resolve(
@@ -100,20 +171,21 @@ def resolve(
     select: str,
     database: str,
     tables: dict[str, str],
-    raw: dict[str, list[str]],
+    raw: dict[str, list[RawColumn]],
     skip_bad_rows: bool,
     inline: dict[str, str] | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """A job's SELECT as it is sent: each model it reads (`${database}.<model>`) named by the
     table that holds it for this run (`subset` -> `sci_fi`), or, in `inline`, replaced by its
     own SELECT when it is not built yet; each read of a raw table replaced by a read of its
-    well-formed rows.
+    well-formed rows, each field a missing marker made NULL.
 
     A raw row is malformed when a field is missing (OpenCSVSerDe reads NULL), extra
-    (EXTRA_COLUMN holds it) or not of its column's type (NULL, by NULL_FOR_INVALID): `count(*)`
-    would count it and an average would be silently wrong. By default such a row fails the
-    query, naming its file; with `skip_bad_rows` it is left out (and `malformed_rows` counts
-    them). Returns the SELECT and the raw tables it reads."""
+    (EXTRA_COLUMN holds it) or not of its column's type (NULL, by NULL_FOR_INVALID; for a
+    column with missing markers, a field that is neither a marker nor of its TEXT_FORMS):
+    `count(*)` would count it and an average would be silently wrong. By default such a row
+    fails the query, naming its file; with `skip_bad_rows` it is left out (and `malformed_rows`
+    counts them). Returns the SELECT and the raw tables it reads."""
     inline = inline or {}
     tree = parse(label, select)
     inlined = True
@@ -151,17 +223,24 @@ def resolve(
                 default=exp.true(),
             )
         source = exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database))
-        rows = exp.select(*(_column(c) for c in columns)).from_(source).where(keep)
+        values = [
+            exp.alias_(_converted(c), c.name, quoted=True) if c.missing else _column(c.name)
+            for c in columns
+        ]
+        rows = exp.select(*values, _path()).from_(source).where(keep)
         table.replace(rows.subquery(table.alias_or_name))
     return tree.sql("athena", pretty=True), tuple(sorted(set(reads)))
 
 
-def malformed_rows(database: str, table: str, columns: list[str]) -> str:
-    """How many malformed rows each file of a raw table has (see resolve)."""
+def malformed_rows(database: str, table: str, columns: list[RawColumn]) -> str:
+    """Per file of a raw table: how many malformed rows it has (see resolve), and what is
+    wrong with one of them (`column rating: 'four' is not a DOUBLE`)."""
     source = exp.Table(this=exp.to_identifier(table), db=exp.to_identifier(database))
     query = (
         exp.select(
-            exp.alias_(_path(), "file"), exp.alias_(exp.func("count", exp.Star()), "malformed")
+            exp.alias_(_path(), "file"),
+            exp.alias_(exp.func("count", exp.Star()), "malformed"),
+            exp.alias_(exp.func("arbitrary", _what_is_wrong(columns)), "example"),
         )
         .from_(source)
         .where(_malformed(columns))
@@ -197,16 +276,94 @@ def _path():
     return exp.column(exp.to_identifier("$path", quoted=True))
 
 
-def _malformed(columns: list[str]):
+def _markers(column: RawColumn):
+    return [exp.Literal.string(m) for m in column.missing]
+
+
+def _converted(column: RawColumn):
+    """A field of a column with missing markers as a value: NULL for a marker, else the field
+    converted to the column's type if it has that type's form (else NULL)."""
+    field = _column(column.name)
+    is_marker = exp.In(this=field.copy(), expressions=_markers(column))
+    if column.is_text:
+        return exp.Case(ifs=[exp.If(this=is_marker, true=exp.null())], default=field)
+    kind = column.type.upper().split("(")[0]
+    form = TEXT_FORMS.get(kind)
+    cast = exp.TryCast(this=field.copy(), to=exp.DataType.build(column.type, dialect="athena"))
+    valid = exp.RegexpLike(this=field.copy(), expression=exp.Literal.string(form)) if form else None
+    return exp.Case(
+        ifs=[exp.If(this=is_marker, true=exp.null())]
+        + ([exp.If(this=valid, true=cast)] if valid is not None else []),
+        default=None if valid is not None else cast,
+    )
+
+
+def _bad_field(column: RawColumn):
+    """The field is missing (the row is short), or not a value of its column."""
+    missing = exp.Is(this=_column(column.name), expression=exp.null())
+    if not column.missing or column.is_text:
+        return missing
+    not_marker = exp.not_(exp.In(this=_column(column.name), expressions=_markers(column)))
+    unconverted = exp.Is(this=_converted(column), expression=exp.null())
+    return exp.or_(missing, exp.and_(not_marker, unconverted))
+
+
+def _malformed(columns: list[RawColumn]):
     return exp.or_(
-        *(exp.Is(this=_column(c), expression=exp.null()) for c in columns),
+        *(_bad_field(c) for c in columns),
         exp.not_(exp.Is(this=_column(EXTRA_COLUMN), expression=exp.null())),
     )
 
 
-def raw_columns(label: str, ddl: str) -> list[str]:
-    """The columns a CREATE EXTERNAL TABLE declares (without EXTRA_COLUMN)."""
+def _what_is_wrong(columns: list[RawColumn]):
+    """For a malformed row, what is wrong with it, as text."""
+    ifs = []
+    for c in columns:
+        kind = c.type.upper()
+        if c.missing and not c.is_text:
+            field = _column(c.name)
+            ifs.append(
+                exp.If(
+                    this=exp.and_(
+                        exp.not_(exp.Is(this=field, expression=exp.null())), _bad_field(c)
+                    ),
+                    true=exp.func(
+                        "concat",
+                        exp.Literal.string(f"column {c.name}: '"),
+                        field.copy(),
+                        exp.Literal.string(f"' is neither of type {kind} nor a missing value"),
+                    ),
+                )
+            )
+        article = "an" if kind[:1] in "AEIOU" else "a"
+        empty = (
+            "is missing" if c.is_text or c.missing else f"is missing, empty or not {article} {kind}"
+        )
+        ifs.append(
+            exp.If(
+                this=exp.Is(this=_column(c.name), expression=exp.null()),
+                true=exp.Literal.string(f"column {c.name} {empty}"),
+            )
+        )
+    return exp.Case(ifs=ifs, default=exp.Literal.string("a field more than the table has"))
+
+
+def raw_columns(
+    label: str, ddl: str, missing: dict[str, tuple[str, ...]] | None = None
+) -> list[RawColumn]:
+    """The columns a CREATE EXTERNAL TABLE declares (without EXTRA_COLUMN), each with its
+    missing markers: `missing` maps a column (lower case) to them, "" to those of every
+    column."""
     tree = parse(label, ddl)
     if not (isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema)):
         raise TemplateError(f"{label}: must be a CREATE EXTERNAL TABLE")
-    return [c.name for c in tree.this.expressions if c.name.lower() != EXTRA_COLUMN]
+    missing = missing or {}
+    return [
+        RawColumn(
+            c.name,
+            c.args["kind"].sql("hive") if c.args.get("kind") else "STRING",
+            missing.get(c.name.lower(), missing.get("", ())),
+        )
+        for c in tree.this.expressions
+        if c.name.lower() != EXTRA_COLUMN
+    ]

@@ -13,6 +13,7 @@ class Statement:
     sql: str
     subject: str = ""  # the subset (genre table) it is for, if any
     creates: str = ""  # the table a CTAS creates, if it is one
+    drops: str = ""  # the table a DROP TABLE drops, if it is one
     reads: tuple[str, ...] = ()  # the raw tables it reads
 
 

@@ -194,16 +194,22 @@ class Job:
     # -- SQL ---------------------------------------------------------------------------------------
 
     @cache  # noqa: B019  (a Job lives for one command)
-    def raw_ddl(self, source: Source) -> str:
-        """A raw table's CREATE statement: the job's file with elt's additions."""
+    def _source_ddl(self, source: Source) -> str:
+        """A source's CREATE EXTERNAL TABLE as the job writes it, placeholders filled."""
         values = {"database": self.database, "table": source.name}
         values["location"] = self.locations[source.name]
-        return sql.raw_table_ddl(str(source.file.path), render(source.file.text, values))
+        return render(source.file.text, values, ddl=True)
+
+    @cache  # noqa: B019  (a Job lives for one command)
+    def raw_ddl(self, source: Source) -> str:
+        """A raw table's CREATE statement: the job's file with elt's additions."""
+        label = str(source.file.path)
+        return sql.raw_table_ddl(label, self._source_ddl(source), self.raw_columns[source.name])
 
     @cached_property
-    def raw_columns(self) -> dict[str, list[str]]:
+    def raw_columns(self) -> dict[str, list[sql.RawColumn]]:
         return {
-            s.name: sql.raw_columns(str(s.file.path), self.raw_ddl(s))
+            s.name: sql.raw_columns(str(s.file.path), self._source_ddl(s), dict(s.missing))
             for s in self.spec.sources.values()
         }
 
@@ -362,7 +368,10 @@ def create_tables(job: Job) -> None:
     # DROP first: CREATE ... IF NOT EXISTS would keep a stale definition (the original's INT
     # ratings) forever. The tables are external, so dropping them leaves the raw files alone.
     job.engine.execute_many(
-        [Statement("drop_table", sql.drop_table(job.database, s.name), s.name) for s in sources]
+        [
+            Statement("drop_table", sql.drop_table(job.database, s.name), s.name, drops=s.name)
+            for s in sources
+        ]
     )
     job.engine.execute_many(
         [
@@ -383,7 +392,7 @@ def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[
     except StepFailed as exc:
         if sql.malformed_file(exc.reason) is None:
             raise
-        found = _malformed(job, statements)
+        found = _malformed(job, statements) or [(sql.malformed_file(exc.reason), 1, "")]
         raise StepFailed(
             exc.step,
             f"{_describe_malformed(found)}; fix the file, or give --skip-bad-rows to skip and "
@@ -407,18 +416,17 @@ def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int]]:
             for t in reads
         ]
     )
-    found = [(str(f), int(n)) for result in counts for f, n in result.rows or []]
-    return sorted(found, key=lambda fn: (-fn[1], fn[0]))
+    found = [(str(f), int(n), str(why)) for result in counts for f, n, why in result.rows or []]
+    return sorted(found, key=lambda fnw: (-fnw[1], fnw[0]))
 
 
-def _describe_malformed(found: list[tuple[str, int]]) -> str:
-    total = sum(n for _, n in found)
-    files = ", ".join(f"{n} in {f}" for f, n in found[:3])
+def _describe_malformed(found: list[tuple[str, int, str]]) -> str:
+    """`3 malformed row(s) in the raw data: 2 in s3://.../bad.csv (column rating is missing,
+    empty or not a DOUBLE), 1 in ...`: Athena knows no line numbers, only files."""
+    total = sum(n for _, n, _ in found)
+    files = ", ".join(f"{n} in {f}" + (f" ({why})" if why else "") for f, n, why in found[:3])
     more = f" and {len(found) - 3} more file(s)" if len(found) > 3 else ""
-    return (
-        f"{total} malformed row(s) in the raw data ({files}{more}): a field missing, extra "
-        "or not of its column's type"
-    )
+    return f"{total} malformed row(s) in the raw data: {files}{more}"
 
 
 def values_in_data(job: Job, parameter: str, subject: str = "") -> list[tuple[str, int]] | None:
@@ -503,8 +511,9 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
     version = version or new_version()
     digests = job.digests
     for level in job.spec.levels():
-        for parameter in {m.per for m in level if m.per} - checked:
-            check_values(job, parameter, values_in_data(job, parameter))
+        for parameter in sorted({m.per for m in level if m.per} - checked):
+            if job.spec.parameters[parameter].values is not None:  # else: nothing to check by
+                check_values(job, parameter, values_in_data(job, parameter))
             checked.add(parameter)
         todo = []
         for b in (b for m in level for b in job.builds(m)):
@@ -551,7 +560,9 @@ def _publish(job: Job, built: Statement) -> None:
     if current and current.kind == "table":
         # The original workflow's CTAS left a plain table under the subset's name, and
         # CREATE OR REPLACE VIEW cannot replace a table. It is external: its data stays.
-        drop = Statement("drop_table", sql.drop_table(job.database, view), built.subject)
+        drop = Statement(
+            "drop_table", sql.drop_table(job.database, view), built.subject, drops=view
+        )
         job.engine.execute(drop)
         job.reporter.note(
             f"build-subset: replaced the table {view} (made by an earlier workflow) with a view; "
@@ -576,7 +587,9 @@ def _discard(job: Job, built: list[Statement], after_failure: bool = False) -> N
             info = job.engine.table_info(job.database, st.creates)
             label = "discard" if after_failure else "drop_old"
             job.engine.execute(
-                Statement(label, sql.drop_table(job.database, st.creates), st.subject)
+                Statement(
+                    label, sql.drop_table(job.database, st.creates), st.subject, drops=st.creates
+                )
             )
             if info and info.location:
                 job.storage.delete_prefix(info.location)

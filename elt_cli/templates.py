@@ -62,19 +62,25 @@ class SqlTemplate(string.Template):
     )
 
 
-def render(text: str, values: dict[str, str], lines_as_written: bool = False) -> str:
+def render(
+    text: str, values: dict[str, str], lines_as_written: bool = False, ddl: bool = False
+) -> str:
     """A job's SQL with its placeholders filled, each value made safe for its place:
-    ${database} and ${table} are checked identifiers, ${location} a location literal, any
-    other (a parameter) an escaped string literal. Leading comment lines are dropped, unless
-    `lines_as_written` (for errors that name a line of the file)."""
+    ${database} and ${table} are checked identifiers (quoted where Athena reserves them, in
+    backticks in `ddl`), ${location} a location literal, any other (a parameter) an escaped
+    string literal. Leading comment lines are dropped, unless `lines_as_written` (for errors
+    that name a line of the file)."""
+    from elt_cli.athena_sql import ddl_name, dml_name
+
     template = SqlTemplate(text)
     needed = set(template.get_identifiers())
     missing = needed - set(values)
     if missing:
         raise TemplateError(f"no value for {', '.join('${' + m + '}' for m in sorted(missing))}")
+    quote = ddl_name if ddl else dml_name
     kinds = {
-        "database": lambda v: identifier(v, "database name"),
-        "table": lambda v: identifier(v, "table name"),
+        "database": lambda v: quote(identifier(v, "database name")),
+        "table": lambda v: quote(identifier(v, "table name")),
         "location": location_literal,
     }
     sql = template.substitute({k: kinds.get(k, text_literal)(values[k]) for k in needed})

@@ -64,7 +64,7 @@ GUARD = (
 
 def guarded(table: str, columns: list[str]) -> str:
     nulls = " OR ".join(f'"{c}" IS NULL' for c in columns)
-    names = ", ".join(f'"{c}"' for c in columns)
+    names = ", ".join(f'"{c}"' for c in [*columns, "$path"])
     return f"SELECT {names} FROM movielens_elt.{table} WHERE " + GUARD.format(nulls=nulls)
 
 

@@ -237,45 +237,52 @@ def test_resume_does_not_reattach_to_a_build_of_older_raw_files(elt, s3_lake, re
 
 BAD = "s3://lake/movielens/ratings/bad.csv"
 MALFORMED = f"INVALID_CAST_ARGUMENT: Cannot cast 'elt: malformed row in <{BAD}>' to INT"
-COUNT_RATINGS = 'SELECT "$path" AS file, COUNT(*) AS malformed FROM movielens_elt.ratings'
-COUNT_MOVIES = 'SELECT "$path" AS file, COUNT(*) AS malformed FROM movielens_elt.movies'
+COUNT_RATINGS = 'SELECT "$path" AS file, COUNT(*) AS malformed, ARBITRARY('
+COUNT_MOVIES = COUNT_RATINGS
+HEAD = ["file", "malformed", "example"]
+WHY = "column rating is missing, empty or not a DOUBLE"
 
 
 def test_malformed_rows_on_athena_fail_naming_the_file_and_the_count(elt, s3_lake, results):
     aws = results
     aws.failures[RAW_CTAS] = MALFORMED  # what the guard makes Athena answer (moto runs no SQL)
     aws.results += [
-        (COUNT_MOVIES, [["file", "malformed"]]),
-        (COUNT_RATINGS, [["file", "malformed"], [BAD, "2"], [BAD + ".2", "1"]]),
+        (COUNT_MOVIES + ' CASE WHEN "movieId"', [HEAD]),
+        (
+            COUNT_RATINGS + ' CASE WHEN "userId"',
+            [HEAD, [BAD, "2", WHY], [BAD + ".2", "1", "a field more than the table has"]],
+        ),
     ]
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
     (ctas,) = [e for e in aws.executions() if e["Query"].startswith(RAW_CTAS)]
     assert last_line(result) == (
         f"Error: movie_ratings failed (query {ctas['QueryExecutionId']}): 3 malformed row(s) in "
-        f"the raw data (2 in {BAD}, 1 in {BAD}.2): a field missing, extra or not of its "
-        "column's type; fix the file, or give --skip-bad-rows to skip and count them"
+        f"the raw data: 2 in {BAD} ({WHY}), 1 in {BAD}.2 (a field more than the table has); "
+        "fix the file, or give --skip-bad-rows to skip and count them"
     )
+    counts = [q for q in aws.queries() if " ".join(q.split()).startswith(COUNT_RATINGS)]
+    assert [" ".join(q.split()).split(" FROM ")[1].split()[0] for q in counts] == [
+        "movielens_elt.movies",
+        "movielens_elt.ratings",
+    ]
     assert aws.keys("movielens/sci_fi/") == []
 
 
 def test_skip_bad_rows_on_athena_leaves_them_out_and_counts_them(elt, s3_lake, results):
     aws = results
-    aws.results.insert(1, (COUNT_MOVIES, [["file", "malformed"]]))
-    aws.results += [
-        (COUNT_MOVIES, [["file", "malformed"]]),
-        (COUNT_RATINGS, [["file", "malformed"], [BAD, "2"]]),
-    ]
+    # the counts of the two raw tables: one query each, told apart by the table they read
+    aws.results.insert(1, (COUNT_MOVIES + ' CASE WHEN "movieId"', [HEAD]))
+    aws.results += [(COUNT_RATINGS + ' CASE WHEN "userId"', [HEAD, [BAD, "2", WHY]])]
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi", "--skip-bad-rows")
     assert result.exit_code == 0, result.output
     (ctas,) = [q for q in aws.queries() if q.startswith(RAW_CTAS)]
     ctas = " ".join(ctas.split())
     assert 'WHERE NOT ( "userId" IS NULL OR "movieId" IS NULL OR "rating" IS NULL' in ctas
     assert "malformed row in" not in ctas
-    assert (
-        f"movie_ratings: skipped 2 malformed row(s) in the raw data (2 in {BAD}): a field "
-        "missing, extra or not of its column's type"
-    ) in result.stderr
+    assert f"movie_ratings: skipped 2 malformed row(s) in the raw data: 2 in {BAD} ({WHY})" in (
+        result.stderr
+    )
 
 
 # -- 5. one CSV, whatever the engine -----------------------------------------------------------

@@ -16,14 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from elt_cli import csvform, signals
+from elt_cli.athena_sql import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
+from elt_cli.engines import rawfiles, twin
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import StepFailed, TemplateError, Terminated
 from elt_cli.sql import EXTRA_COLUMN, parse
 from elt_cli.storage import LocalStorage
 from elt_cli.templates import quoted_name, sql_string
 
-OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+# DuckDB reads this field as NULL, and no field is it: every field of a raw file is a value
+# (an empty one in a STRING column is '' on Athena, and in a number column not a number).
+NO_NULL_FIELD = "\u0001elt: no field is NULL\u0001"
 
 
 class LocalEngine(Engine):
@@ -38,8 +41,10 @@ class LocalEngine(Engine):
         self._rejects_seen = 0  # DuckDB numbers its CSV scans; rejects of older scans are told
         self._rejects_told: set[tuple[str, int]] = set()
         self.con = duckdb.connect()
+        twin.install(self.con)
         self._duckdb_error = duckdb.Error
         self._attached: set[str] = set()
+        self._files_checked: set[tuple[str, str]] = set()
 
     # -- catalog -------------------------------------------------------------------------------
 
@@ -101,15 +106,40 @@ class LocalEngine(Engine):
         if entry["kind"] == "parquet":
             return f"read_parquet({sql_string(str(location / '*.parquet'))})"
         files = LocalStorage(lambda _: False).list_files(str(location))
-        columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in entry["columns"])
+        types = {n: _read_type(t) for n, t in entry["columns"]}
+        columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in types.items())
+        text = ", ".join(sql_string(n) for n, t in types.items() if t == "VARCHAR")
+        header = int(entry["header"])  # the lines Athena skips (skip.header.line.count)
         return (
             f"read_csv([{', '.join(map(sql_string, files)) or sql_string(str(location))}], "
-            f"columns={{{columns}}}, header={'true' if entry['header'] else 'false'}, "
+            f"columns={{{columns}}}, header={'true' if header else 'false'}, "
+            f"skip={max(header - 1, 0)}, "
             f"delim={sql_string(entry['delimiter'])}, quote={sql_string(entry['quote'])}, "
             f"escape={sql_string(entry['quote'])}, auto_detect=false, filename=true, "
+            f"nullstr={sql_string(NO_NULL_FIELD)}, "
+            + (f"force_not_null=[{text}], " if text else "")
+            +
             # Malformed rows are set aside and counted, then reported (or refused) per query.
             "ignore_errors=true, store_rejects=true)"
         )
+
+    def _schema(self, database: str) -> dict:
+        """{table: {column: Athena type}} of a database, for the twin translation."""
+        catalog = self._catalog(database)["tables"]
+        schema: dict[str, dict[str, str]] = {}
+        for name, entry in sorted(catalog.items(), key=lambda t: t[1]["kind"] == "view"):
+            if entry["kind"] == "csv":
+                schema[name] = {n: t for n, t in entry["columns"]}
+                schema[name].update({"$path": "VARCHAR", EXTRA_COLUMN: "VARCHAR"})
+            elif entry["kind"] == "parquet" and entry.get("columns"):
+                schema[name] = {n: t or "UNKNOWN" for n, t in entry["columns"]}
+            elif entry.get("of") in schema:
+                schema[name] = schema[entry["of"]]
+            else:
+                self._attach(database)
+                described = self.con.execute(f'DESCRIBE "{database}"."{name}"').fetchall()
+                schema[name] = {c[0]: _athena_type(c[1]) for c in described}
+        return schema
 
     # -- Engine --------------------------------------------------------------------------------
 
@@ -171,6 +201,8 @@ class LocalEngine(Engine):
             for key, columns in self._raw_columns(statement).items():
                 readers.setdefault(key, []).append(columns)
         shared = {key: set().union(*uses) for key, uses in readers.items() if len(uses) > 1}
+        for statement in statements if shared else []:
+            self._check_files(statement)
         try:
             for (database, table), columns in shared.items():
                 self._attach(database)
@@ -233,6 +265,7 @@ class LocalEngine(Engine):
         record = self.reporter.query_started(statement)
         started = time.monotonic()
         try:
+            self._check_files(statement)
             result = run(statement)
             self._check_rejects(statement.template)
         except BaseException as exc:
@@ -257,7 +290,7 @@ class LocalEngine(Engine):
         try:
             rejected = self.con.execute(
                 "SELECT DISTINCT s.file_path, e.line, e.error_type, e.column_name, e.csv_line, "
-                "e.scan_id FROM reject_errors e JOIN reject_scans s "
+                "e.scan_id, e.error_message FROM reject_errors e JOIN reject_scans s "
                 "ON e.scan_id = s.scan_id AND e.file_id = s.file_id WHERE e.scan_id > ? "
                 "ORDER BY s.file_path, e.line",
                 [self._rejects_seen],
@@ -274,16 +307,64 @@ class LocalEngine(Engine):
             return
         rows = sorted({(path, line) for path, line, *_ in rejected})
         self._rejects_told.update(rows)
-        path, line, error, column, text, _ = rejected[0]
-        where = f"{path} line {line} ({error.lower()} {column}: {text!r})"
+        path, line, error, column, text, _, message = rejected[0]
+        where = f"{path} line {line}{_what_is_wrong(error, column, message)} ({text!r})"
+        self._malformed(label, len(rows), where)
+
+    def _malformed(self, label: str, count: int, where: str) -> None:
         if self.skip_bad_rows:
-            self.reporter.note(f"{label}: skipped {len(rows)} malformed row(s), first {where}")
+            self.reporter.note(f"{label}: skipped {count} malformed row(s), first {where}")
             return
         raise StepFailed(
             label,
-            f"{len(rows)} malformed row(s) in the raw data, first {where}; "
+            f"{count} malformed row(s) in the raw data, first {where}; "
             "fix the file, or give --skip-bad-rows to skip and count them",
         )
+
+    def _check_files(self, statement: Statement) -> None:
+        """The raw files a statement reads, as Athena's OpenCSVSerDe reads them: a blank line
+        is a row of NULLs there (a malformed row), which DuckDB would skip; a line break
+        inside a quoted field splits the row there, which DuckDB would keep whole (rawfiles.py).
+        Each file is looked at once a command, before the first query that reads it."""
+        for table in statement.reads:
+            database = self._database_of(statement)
+            if (database, table) in self._files_checked or not database:
+                continue
+            self._files_checked.add((database, table))
+            entry = self._catalog(database)["tables"].get(table)
+            if not entry or entry["kind"] != "csv" or not entry["quote"]:
+                continue
+            location = str(self._abs(entry["location"]))
+            files = LocalStorage(lambda _: False).list_files(location)
+            try:
+                found = rawfiles.check(files, entry["quote"])
+            except rawfiles.Unreadable as exc:
+                raise StepFailed(statement.template, str(exc)) from exc
+            broken = [(f, n) for f, lines in found.items() for n in lines.broken]
+            if broken:
+                path, line = broken[0]
+                raise StepFailed(
+                    statement.template,
+                    f"{path} line {line}: a quoted field holds a line break, which Athena's "
+                    "OpenCSVSerDe does not support (it splits the row there): remove the "
+                    f"line break{'s' if len(broken) > 1 else ''} from the file "
+                    f"({len(broken)} in all)",
+                )
+            header = int(entry["header"])  # Athena skips these lines, blank or not
+            blank = [(f, n) for f, lines in found.items() for n in lines.blank if n > header]
+            if blank:
+                path, line = blank[0]
+                self._malformed(
+                    statement.template,
+                    len(blank),
+                    f"{path} line {line}: a blank line (Athena reads it as a row of NULLs)",
+                )
+
+    def _database_of(self, statement: Statement) -> str:
+        from sqlglot import exp
+
+        tree = self.translate(statement.template, statement.sql)
+        return next((t.db for t in tree.find_all(exp.Table) if t.db), "")
 
     def _execute(self, statement: Statement) -> QueryResult:
         from sqlglot import exp
@@ -316,8 +397,15 @@ class LocalEngine(Engine):
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            # DuckDB quotes a field only when it must and doubles inner quotes: RFC 4180.
-            rows = self._copy(tree, tmp, csvform.DUCKDB_COPY_OPTIONS)
+            # DuckDB quotes a field only when it must and doubles inner quotes: RFC 4180. Each
+            # value is printed as Athena's result file prints it (a DOUBLE as Java does).
+            translated = self.twin(tree)
+            texts = ", ".join(
+                f"{twin.as_text(quoted_name(name), kind)} AS {quoted_name(name)}"
+                for name, kind in translated.columns
+            )
+            select = f"SELECT {texts} FROM ({translated.sql}) AS elt_export"
+            rows = self._copy(select, tmp, csvform.DUCKDB_COPY_OPTIONS)
             os.replace(tmp, target)  # readers never see a half-written file under its name
         except self._duckdb_error as exc:
             raise StepFailed(label, _first_lines(str(exc))) from exc
@@ -330,42 +418,34 @@ class LocalEngine(Engine):
 
     # -- statements ----------------------------------------------------------------------------
 
-    def _duckdb_sql(self, tree) -> str:
-        """The DuckDB text of a query, with the databases it reads attached."""
-        for table in _tables(tree):
-            if table.db:
-                self._attach(table.db)
-        return self._typed(tree).sql("duckdb")
-
-    def _typed(self, tree):
-        """A query with a division, its types annotated from the tables it reads: Athena
-        divides integers as integers (7 / 2 is 3), DuckDB as reals (3.5); sqlglot writes
-        Athena's division for DuckDB when it knows both sides are integers."""
-        from sqlglot import exp
-        from sqlglot.errors import SqlglotError
-        from sqlglot.optimizer.annotate_types import annotate_types
-        from sqlglot.optimizer.qualify import qualify
-
-        if not any(tree.find_all(exp.Div)):
-            return tree
+    def twin(self, tree, pretty: bool = False) -> twin.Translation:
+        """A query as DuckDB SQL that computes what Athena computes (see twin.py), with the
+        databases it reads attached."""
         schema: dict = {}
         for table in _tables(tree):
-            if table.db and table.name:
-                try:
-                    columns = self.con.execute(f'DESCRIBE "{table.db}"."{table.name}"').fetchall()
-                except self._duckdb_error:
-                    continue  # not a table of ours (a CTE, say): its types are worked out
-                schema.setdefault(table.db, {})[table.name] = {c[0]: c[1] for c in columns}
-        try:
-            qualified = qualify(
-                tree.copy(), schema=schema, dialect="athena", validate_qualify_columns=False
-            )
-            return annotate_types(qualified, schema=schema, dialect="athena")
-        except SqlglotError:
-            return tree  # not sure of the types: as written
+            if table.db and table.db not in schema and self.database_exists(table.db):
+                self._attach(table.db)
+                schema[table.db] = self._schema(table.db)
+        return twin.translate(tree, schema, pretty)
 
-    def _copy(self, tree, path: Path, options: str) -> int:
-        sql = f"COPY ({self._duckdb_sql(tree)}) TO {sql_string(str(path))} ({options})"
+    def _duckdb_sql(self, tree) -> str:
+        return self.twin(tree).sql
+
+    def duckdb_sql(self, label: str, sql: str) -> str:
+        """What the local engine runs for a statement (`--dry-run --debug` shows it)."""
+        from sqlglot import exp
+
+        tree = self.translate(label, sql)
+        query = tree.expression if isinstance(tree, exp.Create) else tree
+        if not isinstance(query, exp.Query):
+            return ""
+        try:
+            return self.twin(query, pretty=True).sql
+        except (StepFailed, self._duckdb_error):  # its tables are not there yet: types unknown
+            return twin.translate(query, {}, pretty=True).sql
+
+    def _copy(self, select: str, path: Path, options: str) -> int:
+        sql = f"COPY ({select}) TO {sql_string(str(path))} ({options})"
         return int(self.con.execute(sql).fetchall()[0][0])
 
     def _create_database(self, database: str) -> None:
@@ -423,20 +503,22 @@ class LocalEngine(Engine):
         location = props.get("LocationProperty")
         if location is None:
             raise TemplateError(f"{label}: has no LOCATION")
+        from elt_cli.validate import athena_type_of
+
         return {
             "kind": "csv",
             "location": self._rel(location.this.name),
             "columns": [
-                [c.this.name, c.args["kind"].sql("duckdb")]
+                [c.this.name, athena_type_of(c.args["kind"])]
                 for c in schema.expressions
                 if c.this.name.lower() != EXTRA_COLUMN
             ],
             "delimiter": delimiter,
             "quote": quote,
-            "header": int(table_props.get("skip.header.line.count", "0")) > 0,
+            "header": int(table_props.get("skip.header.line.count", "0")),
         }
 
-    def _create_table_as(self, label: str, tree) -> None:
+    def _create_table_as(self, label: str, tree) -> int:
         table = tree.this
         props = {
             p.this.name.lower(): p.args["value"].name
@@ -456,8 +538,11 @@ class LocalEngine(Engine):
         if self._has_table(table.db, table.name):
             raise StepFailed(label, f"table {table.db}.{table.name} already exists")
         folder.mkdir(parents=True, exist_ok=True)
-        rows = self._copy(tree.expression, folder / "data.parquet", "FORMAT PARQUET")
-        self._register(table.db, table.name, {"kind": "parquet", "location": self._rel(location)})
+        translated = self.twin(tree.expression)
+        rows = self._copy(translated.sql, folder / "data.parquet", "FORMAT PARQUET")
+        columns = [[n, t.sql("trino") if t is not None else None] for n, t in translated.columns]
+        entry = {"kind": "parquet", "location": self._rel(location), "columns": columns}
+        self._register(table.db, table.name, entry)
         return rows
 
     def _create_or_replace_view(self, label: str, tree) -> None:
@@ -478,6 +563,47 @@ class LocalEngine(Engine):
         self._save(database, catalog)
         if database in self._attached:
             self._create_view(database, table, entry)
+
+
+def _read_type(athena: str) -> str:
+    """The DuckDB type a raw column of this Athena type is read as."""
+
+    from elt_cli.athena_types import build
+
+    kind = twin.duckdb_type(build(athena))
+    return kind.sql("duckdb") if kind is not None else "VARCHAR"
+
+
+def _athena_type(duckdb_type: str) -> str:
+    """The Athena type of a DuckDB column (of a table made before types were kept)."""
+    upper = duckdb_type.upper()
+    if upper in ("HUGEINT", "UBIGINT"):
+        return "BIGINT"
+    if upper.startswith("TIMESTAMP") and "TIME ZONE" not in upper:
+        return "TIMESTAMP(3)"
+    if upper == "FLOAT":
+        return "REAL"
+    return duckdb_type
+
+
+def _what_is_wrong(error: str, column: str, message: str) -> str:
+    """What DuckDB's CSV reader found wrong with a line, in the words of a person."""
+    import re
+
+    if error == "CAST":
+        found = re.search(r'Could not convert string "(.*)" to \'(\w+)', message, re.S)
+        if found and found.group(1) == "":
+            return f", column {column}: empty, not a {found.group(2)}"
+        if found:
+            return f", column {column}: {found.group(1)!r} is not a {found.group(2)}"
+    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if error in ("MISSING COLUMNS", "TOO MANY COLUMNS") and counts:
+        return f": {counts.group(2)} fields where the table has {counts.group(1)}"
+    if error == "UNQUOTED VALUE":
+        return ": a quote inside a field that is not quoted"
+    if error == "INVALID UNICODE":
+        return ": not UTF-8"
+    return f": {message}"
 
 
 def _error_level():

@@ -1,0 +1,424 @@
+"""What Athena would refuse in a job, refused before anything runs, naming the file, the line
+and the fix (`elt check`, and every command when it opens the job).
+
+In a source's DDL: CREATE TABLE without EXTERNAL, a DDL reserved word as a column name
+without backticks, a column type OpenCSVSerDe cannot read from text. In a model's, export's or
+values query's SELECT: a function Athena engine version 3 does not have, a column no table has
+(a double-quoted "NA" is a column in Athena SQL), GROUP BY an alias, a column neither grouped
+nor aggregated, and, where the SELECT makes a table or a file's header, a column without a name
+or two columns of one name. The facts come from athena_sql.py; the types from athena_types.py.
+
+`check_job` returns each table's columns with the types Athena gives them: the sources' as
+declared, the models' as their SELECT makes them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from elt_cli import athena_sql, athena_types
+from elt_cli.errors import TemplateError
+from elt_cli.job import JobSpec, SqlFile, parse_with_text
+
+DATABASE = "elt_db"  # the sample database name job.py parses the files with
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: exp.DataType | None  # None where Athena's type is not worked out here
+
+    @property
+    def type_text(self) -> str:
+        return self.type.sql("trino") if self.type is not None else "?"
+
+
+Tables = dict[str, list[Column]]
+
+
+def check_job(spec: JobSpec) -> Tables:
+    """Everything Athena would refuse, in the order the files are used; raises TemplateError
+    naming the file and line of the first. Returns each table's columns."""
+    tables: Tables = {}
+    for source in spec.sources.values():
+        tables[source.name] = source_columns(source.file, source.name)
+    for model in spec.models:
+        tables[model.name] = check_select(spec, model.file, tables, names_columns=True)
+    for export in spec.exports:
+        check_select(spec, export.file, tables, names_columns=True)
+    for parameter in spec.parameters.values():
+        if parameter.values:
+            check_select(spec, parameter.values, tables, names_columns=False)
+    return tables
+
+
+# -- sources ---------------------------------------------------------------------------------------
+
+
+def source_columns(file: SqlFile, table: str) -> list[Column]:
+    """A source's CREATE EXTERNAL TABLE checked as Athena's DDL parser and OpenCSVSerDe would
+    take it; its columns."""
+    from elt_cli.templates import render
+
+    values = {"database": DATABASE, "table": table, "location": "s3://elt-check/files/"}
+    tree = _parse_ddl(file, render(file.text, values, lines_as_written=True, ddl=True))
+    properties = tree.args["properties"].expressions if tree.args.get("properties") else []
+    if not any(isinstance(p, exp.ExternalProperty) for p in properties):
+        raise TemplateError(
+            f"{file.at('CREATE')}: Athena creates a table over files only as CREATE EXTERNAL "
+            "TABLE (without EXTERNAL it fails): write CREATE EXTERNAL TABLE"
+        )
+    serde = next((p for p in properties if isinstance(p, exp.RowFormatSerdeProperty)), None)
+    open_csv = serde is not None and serde.this.name == athena_sql.OPEN_CSV_SERDE
+    columns = []
+    for definition in tree.this.expressions:
+        if not isinstance(definition, exp.ColumnDef):
+            continue
+        name, kind = definition.this, definition.args.get("kind")
+        at = f"{file.path}:{name.meta.get('line', 1)}"
+        if name.name.upper() in athena_sql.DDL_RESERVED and not name.quoted:
+            raise TemplateError(
+                f"{at}: {name.name} is a reserved word in Athena DDL: write it in backticks, "
+                f"`{name.name}`"
+            )
+        if kind is not None and open_csv:
+            _check_open_csv_type(at, name.name, kind)
+        columns.append(Column(name.name, _declared(kind)))
+    return columns
+
+
+def _parse_ddl(file: SqlFile, text: str):
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    try:
+        tree = sqlglot.parse_one(text.rstrip().rstrip(";"), read="athena")
+    except ParseError as exc:
+        error = exc.errors[0] if exc.errors else {}
+        raise TemplateError(
+            f"{file.path}:{error.get('line', 1)}: cannot be parsed as Athena DDL: "
+            f"{error.get('description', exc)}"
+        ) from exc
+    if not (
+        isinstance(tree, exp.Create) and tree.kind == "TABLE" and isinstance(tree.this, exp.Schema)
+    ):
+        raise TemplateError(f"{file.at()}: must be a CREATE EXTERNAL TABLE with its columns")
+    return tree
+
+
+def _check_open_csv_type(at: str, column: str, kind: exp.DataType) -> None:
+    written = kind.sql("hive").upper()
+    readable = {
+        exp.DType.TEXT,
+        exp.DType.VARCHAR,
+        exp.DType.CHAR,
+        exp.DType.BOOLEAN,
+        exp.DType.INT,
+        exp.DType.BIGINT,
+        exp.DType.DOUBLE,
+    }  # fmt: skip  (athena_sql.OPEN_CSV_TYPES, as sqlglot names them)
+    if kind.this in readable:
+        return
+    if kind.this in (exp.DType.DATE, exp.DType.TIMESTAMP):
+        example = (
+            f"from_iso8601_date({column})"
+            if kind.this == exp.DType.DATE
+            else f"date_parse({column}, '%Y-%m-%d %H:%i:%s')"
+        )
+        raise TemplateError(
+            f"{at}: OpenCSVSerDe reads a {written} column only as a number (days since "
+            "1970-01-01 for a DATE, UNIX milliseconds for a TIMESTAMP), never as text such as "
+            f"2024-01-31: declare {column} STRING and parse it in the model, e.g. {example}"
+        )
+    raise TemplateError(
+        f"{at}: OpenCSVSerDe reads only STRING, BOOLEAN, INT, BIGINT and DOUBLE columns from "
+        f"text, not {written}: declare {column} STRING and cast it in the model, e.g. "
+        f"CAST({column} AS {written})"
+    )
+
+
+def athena_type_of(kind: exp.DataType | None) -> str:
+    """A declared column type as the Athena type of its values (INT -> INTEGER)."""
+    declared = _declared(kind)
+    return declared.sql("trino") if declared is not None else "VARCHAR"
+
+
+def _declared(kind: exp.DataType | None) -> exp.DataType | None:
+    """A column's type as Athena reads it: STRING is VARCHAR, a TIMESTAMP has milliseconds."""
+    if kind is None:
+        return None
+    if kind.this in (exp.DType.TEXT, exp.DType.CHAR):
+        return exp.DataType.build("VARCHAR")
+    if kind.this == exp.DType.TIMESTAMP and not kind.expressions:
+        return exp.DataType.build("TIMESTAMP(3)")
+    if kind.this == exp.DType.DECIMAL and not kind.expressions:
+        return athena_types.decimal(10, 0)  # Hive's DECIMAL
+    return kind
+
+
+# -- SELECTs ---------------------------------------------------------------------------------------
+
+
+def check_select(spec: JobSpec, file: SqlFile, tables: Tables, names_columns: bool) -> list[Column]:
+    """A SELECT of the job's checked against Athena's rules; its columns and their types.
+    `names_columns`: its columns become a table's (CTAS) or a file's header."""
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.qualify import qualify
+
+    tree, text = parse_with_text(spec, file)
+    _check_functions(file, tree, text)
+    if names_columns:
+        _check_named(file, tree)
+    _check_group_by_aliases(file, tree, tables, text)
+    schema = {DATABASE: {t: _schema_columns(cs) for t, cs in tables.items()}}
+    if any(t.name and t.db and t.db != DATABASE for t in tree.find_all(exp.Table)):
+        return [Column(s.alias_or_name, None) for s in tree.selects]  # another database's
+    try:
+        qualified = qualify(
+            tree.copy(),
+            schema=schema,
+            dialect="athena",
+            validate_qualify_columns=False,
+            expand_alias_refs=False,  # Athena resolves GROUP BY names in FROM, never aliases
+            quote_identifiers=False,
+        )
+    except SqlglotError as exc:
+        unknown = re.fullmatch(r"Unknown column: (\S+)", str(exc))
+        if unknown:  # a table.column where the table (a subquery) has no such column
+            column = _written_column(tree, text, unknown.group(1))
+            raise TemplateError(
+                f"{_at(file, column, unknown.group(1)) if column else file.at(unknown.group(1))}: "
+                f"no table here has a column {_text(column, text) if column else unknown.group(1)}"
+            ) from exc
+        return [Column(s.alias_or_name, None) for s in tree.selects]  # not sure: Athena decides
+    _check_columns(file, qualified, tables, text)
+    for select in qualified.find_all(exp.Select):
+        _check_grouping(file, select, text)
+    try:
+        athena_types.annotate(qualified, schema)
+    except SqlglotError:
+        return [Column(s.alias_or_name, None) for s in qualified.selects]
+    columns = [Column(name, t) for name, t in athena_types.output_types(qualified)]
+    if names_columns:
+        seen: set[str] = set()
+        for column, projection in zip(columns, qualified.selects, strict=True):
+            if column.name.lower() in seen:
+                raise TemplateError(
+                    f"{_at(file, _first_column(projection) or projection, column.name)}: two "
+                    f"columns are named {column.name}: a table (and a file's header) needs a "
+                    "name of its own for each; give one another alias"
+                )
+            seen.add(column.name.lower())
+    return columns
+
+
+def _schema_columns(columns: list[Column]) -> dict[str, str]:
+    found = {c.name: (c.type.sql("trino") if c.type is not None else "UNKNOWN") for c in columns}
+    for name, kind in athena_sql.HIDDEN_COLUMNS.items():
+        found.setdefault(name, kind)
+    return found
+
+
+def _line(node: exp.Expr) -> int | None:
+    for candidate in (node, node.this if isinstance(node.this, exp.Expr) else None):
+        if candidate is not None and "line" in candidate.meta:
+            return candidate.meta["line"]
+    return None
+
+
+def _text(node: exp.Expr, text: str) -> str:
+    """A column as the file writes it (`m.movieId`, `"NA"`), where its position is known."""
+    parts = [node.args.get("table"), node.this] if isinstance(node, exp.Column) else [node]
+    written = [
+        text[part.meta["start"] : part.meta["end"] + 1]
+        for part in parts
+        if isinstance(part, exp.Identifier) and {"start", "end"} <= set(part.meta)
+    ]
+    return ".".join(written) or node.sql("athena")
+
+
+def _written_column(tree: exp.Expr, text: str, name: str) -> exp.Column | None:
+    """Where a column qualify could not find is written: preferably one read from a subquery."""
+    derived = {s.alias.lower() for s in tree.find_all(exp.Subquery, exp.CTE) if s.alias}
+    named = [c for c in tree.find_all(exp.Column) if c.name.lower() == name.lower()]
+    return next((c for c in named if c.table.lower() in derived), named[0] if named else None)
+
+
+def _check_group_by_aliases(file: SqlFile, tree: exp.Expr, tables: Tables, text: str) -> None:
+    """GROUP BY and HAVING name the FROM clause's columns on Athena, never the SELECT's
+    aliases (Trino resolves them before the SELECT)."""
+    for select in tree.find_all(exp.Select):
+        aliases = {s.alias.lower() for s in select.expressions if s.alias}
+        read = [t.name for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select]
+        columns = {c.name.lower() for t in read if t in tables for c in tables[t]}
+        for clause in (select.args.get("group"), select.args.get("having")):
+            for column in clause.find_all(exp.Column) if clause else []:
+                name = column.name.lower()
+                if not column.table and name in aliases and name not in columns:
+                    where = "GROUP BY" if isinstance(clause, exp.Group) else "HAVING"
+                    position = ", or give its position (GROUP BY 1)" if where == "GROUP BY" else ""
+                    raise TemplateError(
+                        f"{_at(file, column, column.name)}: {where} cannot name the SELECT's "
+                        f"alias {_text(column, text)} on Athena (it resolves names in the FROM "
+                        f"clause only): repeat the expression{position}"
+                    )
+
+
+def _at(file: SqlFile, node: exp.Expr, needle: str = "") -> str:
+    line = _line(node)
+    return f"{file.path}:{line}" if line else file.at(needle)
+
+
+def _check_functions(file: SqlFile, tree: exp.Expr, text: str) -> None:
+    """Every function called is one Athena engine version 3 has, by the name as written."""
+    for node in tree.walk():
+        if not isinstance(node, exp.Func):
+            continue
+        if isinstance(node, exp.Anonymous):
+            name = node.name
+        elif {"start", "end"} <= set(node.meta):
+            name = text[node.meta["start"] : node.meta["end"] + 1]
+        else:
+            continue  # CAST, IF, CASE and the like: syntax, not a function by name
+        if not name or not name.replace("_", "").isalnum() or athena_sql.is_function(name):
+            continue
+        instead = athena_sql.INSTEAD.get(name.lower())
+        close = difflib.get_close_matches(name.lower(), athena_sql.function_names(), 1, 0.8)
+        hint = f"; use {instead}" if instead else f"; did you mean {close[0]}?" if close else ""
+        raise TemplateError(
+            f"{file.path}:{node.meta.get('line', 1)}: {name}() is not a function of Athena "
+            f"(engine version 3 has Trino's functions){hint}"
+        )
+
+
+def _check_named(file: SqlFile, tree: exp.Expr) -> None:
+    """Athena names a column without an alias `_col0` and refuses it in a CTAS; a file's
+    header would differ between the engines."""
+    query = tree
+    while isinstance(query, exp.SetOperation):
+        query = query.this
+    if not isinstance(query, exp.Select):
+        return
+    for position, projection in enumerate(query.expressions, 1):
+        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)):
+            continue
+        sql = projection.sql("athena")
+        raise TemplateError(
+            f"{_at(file, _first_column(projection) or projection, sql)}: column {position} of "
+            f"the SELECT, {sql}, has no name: Athena's CREATE TABLE AS needs one; write "
+            f"{sql} AS <name>"
+        )
+
+
+def _first_column(node: exp.Expr) -> exp.Expr | None:
+    return next(iter(node.find_all(exp.Column, exp.Identifier)), None)
+
+
+def _check_columns(file: SqlFile, tree: exp.Expr, tables: Tables, text: str) -> None:
+    """Every column resolves to a table's (qualify left the others without their table)."""
+    lambdas = {p.name.lower() for lam in tree.find_all(exp.Lambda) for p in lam.expressions}
+    for column in tree.find_all(exp.Column):
+        if column.table or isinstance(column.parent, exp.Dot) or column.name.lower() in lambdas:
+            continue
+        select = column.find_ancestor(exp.Select)
+        aliases = {s.alias.lower() for s in select.expressions if s.alias} if select else set()
+        clause = column.find_ancestor(exp.Order, exp.Group, exp.Having, exp.Where, exp.Select)
+        if isinstance(clause, exp.Order) and column.name.lower() in aliases:
+            continue  # ORDER BY may name the SELECT's columns
+        name = _text(column.this, text).strip('"')
+        at = _at(file, column, name)
+        if isinstance(clause, (exp.Group, exp.Having, exp.Where)) and name.lower() in aliases:
+            where = type(clause).__name__.upper().replace("GROUP", "GROUP BY")
+            raise TemplateError(
+                f"{at}: {where} cannot name the SELECT's alias {name} on Athena (it resolves "
+                "names in the FROM clause only): repeat the expression"
+                + (", or give its position (GROUP BY 1)" if isinstance(clause, exp.Group) else "")
+            )
+        if column.this.quoted:
+            raise TemplateError(
+                f'{at}: "{name}" is a column name in Athena SQL (double quotes name columns): '
+                f"write '{name}' for the text"
+            )
+        owners = [t for t, cs in tables.items() if name.lower() in {c.name.lower() for c in cs}]
+        read = {t.name for t in tree.find_all(exp.Table)}
+        here = [t for t in owners if t in read]
+        if len(here) > 1:
+            raise TemplateError(
+                f"{at}: column {name} is ambiguous: {' and '.join(here)} both have it; write "
+                f"<table>.{name}"
+            )
+        known = sorted({c.name for t in read if t in tables for c in tables[t]})
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (columns: {', '.join(known)})"
+        raise TemplateError(f"{at}: no table here has a column {name}{hint}")
+
+
+def _check_grouping(file: SqlFile, select: exp.Select, text: str) -> None:
+    """In a query that groups (GROUP BY, or an aggregate), every column outside an aggregate
+    must be grouped (Trino: "must be an aggregate expression or appear in GROUP BY clause")."""
+    group = select.args.get("group")
+    grouped = {g.sql("athena") for g in (group.expressions if group else [])}
+    having = select.args.get("having")
+    parts = list(select.expressions) + ([having] if having else [])
+    if not group and not any(_has_aggregate(p) for p in parts):
+        return
+    aliases = {s.alias.lower() for s in select.expressions if s.alias}
+    order = select.args.get("order")
+    for item in order.expressions if order else []:
+        if isinstance(item.this, exp.Column) and not item.this.table:
+            if item.this.name.lower() in aliases:
+                continue
+        parts.append(item.this)
+    for part in parts:
+        _check_grouped(file, part.unalias() if isinstance(part, exp.Alias) else part, grouped, text)
+
+
+def _check_grouped(file: SqlFile, node: exp.Expr, grouped: set[str], text: str) -> None:
+    if node.sql("athena") in grouped or isinstance(node, (exp.Subquery, exp.Exists)):
+        return
+    if isinstance(node, exp.Window):
+        function = node.this
+        inside = function.expressions if _is_aggregate(function) else []
+        if _is_aggregate(function) and function.this is not None:
+            inside = [function.this, *inside]
+        for child in [
+            *inside,
+            *(node.args.get("partition_by") or []),
+            *(o.this for o in (node.args["order"].expressions if node.args.get("order") else [])),
+        ]:
+            _check_grouped(file, child, grouped, text)
+        return
+    if _is_aggregate(node):
+        return
+    if isinstance(node, exp.Column):
+        name = _text(node, text)
+        raise TemplateError(
+            f"{_at(file, node, node.name)}: {name} is neither in GROUP BY nor inside an "
+            f"aggregate (Athena: '{name}' must be an aggregate expression or appear in GROUP "
+            "BY clause): add it to GROUP BY, or aggregate it"
+        )
+    for child in node.iter_expressions():
+        _check_grouped(file, child, grouped, text)
+
+
+def _is_aggregate(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Anonymous):
+        return athena_sql.is_aggregate(node.name)
+    window_only = (
+        exp.Rank, exp.DenseRank, exp.RowNumber, exp.Ntile, exp.Lag, exp.Lead, exp.FirstValue,
+        exp.LastValue, exp.NthValue, exp.PercentRank, exp.CumeDist,
+    )  # fmt: skip
+    return isinstance(node, exp.AggFunc) and not isinstance(node, window_only)
+
+
+def _has_aggregate(node: exp.Expr) -> bool:
+    """An aggregate in this SELECT's own expression (not in a window or a subquery)."""
+    if _is_aggregate(node):
+        return True
+    if isinstance(node, (exp.Window, exp.Subquery, exp.Exists)):
+        return False
+    return any(_has_aggregate(child) for child in node.iter_expressions())

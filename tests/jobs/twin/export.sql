@@ -1,0 +1,1 @@
+SELECT * FROM ${database}.facts ORDER BY item
