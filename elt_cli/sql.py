@@ -348,6 +348,26 @@ def _what_is_wrong(columns: list[RawColumn]):
     return exp.Case(ifs=ifs, default=exp.Literal.string("a field more than the table has"))
 
 
+def serde_settings(ddl: str) -> dict[str, str]:
+    """What a CREATE EXTERNAL TABLE tells Glue to keep about reading its files: the SerDe
+    (`serde`), each SERDEPROPERTIES value and each TBLPROPERTIES value, as Hive reads the
+    literals (`'\\u0000'` is the NUL character)."""
+    from elt_cli.athena_sql import hive_string
+
+    literal = r"'((?:[^'\\]|\\.)*)'"
+    found = {}
+    serde = re.search(r"ROW\s+FORMAT\s+SERDE\s+" + literal, ddl, re.I)
+    if serde:
+        found["serde"] = hive_string(serde.group(1))
+    for section in ("SERDEPROPERTIES", "TBLPROPERTIES"):
+        block = re.search(section + r"\s*\(((?:[^)']|" + literal + r")*)\)", ddl, re.I)
+        for key, value in re.findall(
+            literal + r"\s*=\s*" + literal, block.group(1) if block else ""
+        ):
+            found[f"{section.lower()}.{hive_string(key)}"] = hive_string(value)
+    return found
+
+
 def raw_columns(
     label: str, ddl: str, missing: dict[str, tuple[str, ...]] | None = None
 ) -> list[RawColumn]:

@@ -379,6 +379,8 @@ def create_tables(job: Job) -> None:
             for s in sources
         ]
     )
+    for s in sources:
+        job.engine.verify_raw_table(job.database, s.name, job.raw_ddl(s))
     job.reporter.step_finished("create-tables")
 
 

@@ -151,6 +151,9 @@ class AthenaRules:
             tree = sqlglot.parse_one(execution.query, read="athena")
         except Exception:
             return
+        started.failure = _reserved_unquoted(tree)
+        if started.failure:
+            return
         glue = self.glue(region)
         if isinstance(tree, exp.Create) and tree.kind in ("DATABASE", "SCHEMA"):
             name = tree.this.name.lower()
@@ -160,7 +163,7 @@ class AthenaRules:
         elif isinstance(tree, exp.Create) and tree.kind == "TABLE" and tree.expression:
             self._ctas(glue, qid, tree, execution, workgroup, started, headers)
         elif isinstance(tree, exp.Create) and tree.kind == "TABLE":
-            self._external_table(glue, tree, started)
+            self._external_table(glue, tree, execution.query, started)
         elif isinstance(tree, exp.Create) and tree.kind == "VIEW":
             self._view(glue, tree, execution.query, started)
         elif isinstance(tree, exp.Drop) and tree.kind == "TABLE":
@@ -239,14 +242,26 @@ class AthenaRules:
         )
 
     @staticmethod
-    def _external_table(glue, tree, started) -> None:
+    def _external_table(glue, tree, sql: str, started) -> None:
         from sqlglot import exp
+
+        from elt_cli.sql import serde_settings
 
         table = tree.this.this
         location = tree.find(exp.LocationProperty).this.name
         if _table(glue, table.db, table.name) and not tree.args.get("exists"):
             started.failure = "AlreadyExistsException: Table already exists."
             return
+        # What Athena's Hive DDL parser keeps: the SerDe and its properties, the literals read
+        # as Hive reads them ('\u0000' is the NUL character).
+        settings = serde_settings(sql)
+        serde_info = {
+            "SerializationLibrary": settings.pop("serde", ""),
+            "Parameters": {
+                k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("serde")
+            },
+        }
+        parameters = {k.split(".", 1)[1]: v for k, v in settings.items() if k.startswith("tbl")}
         started.effect = lambda: (
             _table(glue, table.db, table.name)
             or glue.create_table(
@@ -255,8 +270,10 @@ class AthenaRules:
                 {
                     "Name": table.name,
                     "TableType": "EXTERNAL_TABLE",
+                    "Parameters": parameters,
                     "StorageDescriptor": {
                         "Location": location,
+                        "SerdeInfo": serde_info,
                         "Columns": [
                             {"Name": c.name.lower(), "Type": c.args["kind"].sql("athena").lower()}
                             for c in tree.this.expressions
@@ -353,6 +370,28 @@ class AthenaRules:
         if encryption == "CSE_KMS":
             body = os.urandom(len(body) + 32)  # ciphertext only a KMS-aware client can read
         self.put(output, body)
+
+
+def _reserved_unquoted(tree) -> str | None:
+    """Athena's parsers refuse a reserved word as a name unless it is quoted: in backticks in
+    Hive DDL, in double quotes in SELECT, CTAS and views (AWS's "Escape reserved keywords")."""
+    from sqlglot import exp
+
+    from elt_cli.athena_sql import DDL_RESERVED, DML_RESERVED
+
+    ddl = isinstance(tree, exp.Drop) or (
+        isinstance(tree, exp.Create) and tree.kind in ("DATABASE", "SCHEMA", "TABLE")
+        and tree.expression is None
+    )  # fmt: skip
+    for identifier in tree.find_all(exp.Identifier):
+        if not identifier.quoted and identifier.name.upper() in (
+            DDL_RESERVED if ddl else DML_RESERVED
+        ):
+            if ddl:
+                near = identifier.name
+                return f"FAILED: ParseException line 1:0 cannot recognize input near '{near}'"
+            return f"line 1:1: mismatched input '{identifier.name}'. Expecting: <identifier>"
+    return None
 
 
 def starts(sql: str, prefix: str) -> bool:

@@ -185,6 +185,33 @@ class AthenaEngine(Engine):
         )
         return None if answer is None else _table_info(answer["Table"])
 
+    def verify_raw_table(self, database: str, table: str, ddl: str) -> None:
+        """Glue keeps what Athena's DDL parser made of the SerDe's settings; a difference
+        from what the job wrote (an escape character that arrived as a backslash, say) would
+        change how every file is read without a word. Read it back and compare."""
+        from elt_cli.sql import serde_settings
+
+        answer = aws.call(
+            self.glue.get_table,
+            f"cannot read back table {database}.{table}",
+            DatabaseName=database,
+            Name=table,
+        )
+        stored = answer["Table"]
+        serde = stored.get("StorageDescriptor", {}).get("SerdeInfo", {})
+        found = {"serde": serde.get("SerializationLibrary", "")}
+        found.update({f"serdeproperties.{k}": v for k, v in serde.get("Parameters", {}).items()})
+        found.update({f"tblproperties.{k}": v for k, v in stored.get("Parameters", {}).items()})
+        for key, wanted in serde_settings(ddl).items():
+            if found.get(key) != wanted:
+                name = key.split(".", 1)[-1]
+                raise StepFailed(
+                    "create-tables",
+                    f"Glue holds {name} = {found.get(key)!r} for {database}.{table} where its "
+                    f"DDL says {wanted!r}: Athena would read its files otherwise than the job "
+                    "says; check how the DDL writes that value",
+                )
+
     def tables(self, database: str, prefix: str) -> list[TableInfo]:
         found, token = [], None
         while True:

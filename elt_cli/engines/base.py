@@ -38,6 +38,10 @@ class Engine(ABC):
     def table_exists(self, database: str, table: str) -> bool:
         return self.table_info(database, table) is not None
 
+    def verify_raw_table(self, database: str, table: str, ddl: str) -> None:
+        """After a CREATE EXTERNAL TABLE: the catalog holds how to read the files as the DDL
+        says it (raise StepFailed where it does not)."""
+
     def reattachable(self, statement: Statement) -> str | None:
         """The id of a killed run's query for this statement that `--resume` re-attaches to."""
         return None

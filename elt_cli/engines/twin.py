@@ -387,7 +387,15 @@ def _cast(node: exp.Expr, t) -> None:
                 exp.not_(exp.Is(this=value.copy(), expression=exp.null())),
                 exp.Is(this=converted.copy(), expression=exp.null()),
             )
-            refused = _call("error", exp.Literal.string(f"Cannot cast to {t.sql('trino')}"))
+            refused = _call(  # Trino's words: Cannot cast 'abc' to INT
+                "error",
+                exp.func(
+                    "concat",
+                    exp.Literal.string("Cannot cast '"),
+                    value.copy(),
+                    exp.Literal.string(f"' to {t.sql('trino')}"),
+                ),
+            )
             converted = _when(failed, refused, converted)
     if converted is not None:
         _replace(node, converted, t)

@@ -1,0 +1,312 @@
+"""Raw CSV files read as Athena's OpenCSVSerDe reads them, on both engines: an empty field, the
+missing-value markers a source declares, blank lines, line breaks inside quotes; and Glue
+keeping the SerDe's settings as the DDL wrote them.
+(https://docs.aws.amazon.com/athena/latest/ug/csv-serde.html)"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import sqlglot
+from conftest import (
+    AWKWARD_MOVIES,
+    AWKWARD_RATINGS,
+    MOVIES_HEADER,
+    make_lake,
+    read_output,
+    replay_on_duckdb,
+    write_csv,
+)
+
+from elt_cli.templates import packaged_queries
+
+FINAL = "movielens/sci_fi/sci_fi-movies.csv"
+
+
+def last_line(result) -> str:
+    return result.stderr.strip().splitlines()[-1]
+
+
+# -- 9. an empty field ----------------------------------------------------------------------------
+
+
+def test_an_empty_field_in_a_string_column_is_the_empty_string(elt, tmp_path):
+    """OpenCSVSerDe reads an empty field of a STRING column as '' (not NULL, which elt's guard
+    would refuse as a malformed row): the film with no title is in the file, its title ""."""
+    movies = [*AWKWARD_MOVIES, (16, "", "Sci-Fi")]
+    lake = make_lake(tmp_path / "lake", movies, [*AWKWARD_RATINGS, (3, 16, 4.0)])
+    result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert "16,,,4.0,1\n" not in (lake / FINAL).read_text()
+    assert '16,"",,4.0,1\n' in (lake / FINAL).read_text()  # "" is the empty string, not NULL
+
+
+# -- 10. missing values -------------------------------------------------------------------------
+
+WEATHER_JOB = {
+    "job.toml": """
+name = "weather"
+[defaults]
+source_prefix = "weather"
+[[sources]]
+name = "readings"
+sql = "readings.sql"
+missing = ["NA", ""]
+[[models]]
+name = "stations"
+sql = "stations.sql"
+[[exports]]
+model = "stations"
+sql = "export.sql"
+path = "{source_prefix}/stations.csv"
+""",
+    "readings.sql": """
+CREATE EXTERNAL TABLE ${database}.${table} (
+  station STRING,
+  day STRING,
+  temp DOUBLE,
+  rain INT
+)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\\u0000')
+LOCATION ${location}
+TBLPROPERTIES ('skip.header.line.count' = '1')
+""",
+    "stations.sql": """
+SELECT
+  station,
+  count(*) AS days,
+  count(temp) AS measured,
+  avg(temp) AS avg_temp,
+  sum(rain) AS rain
+FROM ${database}.readings
+GROUP BY station
+""",
+    "export.sql": "SELECT * FROM ${database}.stations ORDER BY station\n",
+}
+# Two files, a quoted comma, NA and empty fields in number columns.
+READINGS = {
+    "a.csv": (
+        "station,day,temp,rain\n"
+        '"Oslo, Blindern",2024-01-01,-3.5,NA\n'
+        '"Oslo, Blindern",2024-01-02,NA,2\n'
+        "Bergen,2024-01-01,4.0,\n"
+    ),
+    "b.csv": 'station,day,temp,rain\nBergen,2024-01-02,"5.5",10\n',
+}
+STATIONS = (
+    "station,days,measured,avg_temp,rain\n"
+    "Bergen,2,2,4.75,10\n"  # the empty rain reads as NULL: sum() of 10 and NULL
+    '"Oslo, Blindern",2,1,-3.5,2\n'  # the NA temperature reads as NULL: count(temp) is 1
+)
+
+
+@pytest.fixture
+def weather(tmp_path):
+    folder = tmp_path / "weather-job"
+    folder.mkdir()
+    for name, text in WEATHER_JOB.items():
+        (folder / name).write_text(text.lstrip())
+    lake = tmp_path / "lake"
+    for name, text in READINGS.items():
+        path = lake / "weather" / "readings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder, lake
+
+
+def test_missing_values_read_as_null_in_any_column(elt, weather):
+    job, lake = weather
+    result = elt("--queries", job, "--lake", lake, "run")
+    assert result.exit_code == 0, result.output
+    assert (lake / "weather" / "stations.csv").read_text() == STATIONS
+
+
+def test_a_value_that_is_neither_of_its_type_nor_missing_is_malformed(elt, weather):
+    job, lake = weather
+    bad = lake / "weather" / "readings" / "c.csv"
+    bad.write_text("station,day,temp,rain\nBergen,2024-01-03,four,1\n")
+    result = elt("--queries", job, "--lake", lake, "run")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        f"Error: stations failed: 1 malformed row(s) in the raw data: 1 in {bad} (column "
+        "temp: 'four' is neither of type DOUBLE nor a missing value); fix the file, or give "
+        "--skip-bad-rows to skip and count them"
+    )
+    result = elt("--queries", job, "--lake", lake, "run", "--skip-bad-rows")
+    assert result.exit_code == 0, result.output
+    assert (lake / "weather" / "stations.csv").read_text() == STATIONS
+
+
+def test_without_missing_an_na_is_a_malformed_row(elt, weather):
+    """Without `missing`, Athena's behaviour: NA is not a DOUBLE."""
+    job, lake = weather
+    toml = job / "job.toml"
+    toml.write_text(toml.read_text().replace('missing = ["NA", ""]\n', ""))
+    result = elt("--queries", job, "--lake", lake, "run")
+    assert result.exit_code == 1
+    assert last_line(result).startswith(
+        "Error: stations failed: 3 malformed row(s) in the raw data, first "
+        f"{lake}/weather/readings/a.csv line 2, column rain: 'NA' is not a INTEGER"
+    )
+
+
+def test_missing_values_per_column(elt, weather):
+    job, lake = weather
+    toml = job / "job.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            'missing = ["NA", ""]', 'missing = { temp = ["NA"], rain = ["NA", ""] }'
+        )
+    )
+    result = elt("--queries", job, "--lake", lake, "run")
+    assert result.exit_code == 0, result.output
+    assert (lake / "weather" / "stations.csv").read_text() == STATIONS
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ('"NA"', 'missing must be a list of texts, e.g. ["NA", ""]'),
+        ('{ tmp = ["NA"] }', "unknown column 'tmp' of readings; did you mean 'temp'?"),
+        ("{ temp = [1] }", 'missing.temp must be a list of texts, e.g. ["NA", ""]'),
+    ],
+)
+def test_a_wrong_missing_is_refused_naming_its_line(elt, weather, value, message):
+    job, lake = weather
+    toml = job / "job.toml"
+    toml.write_text(toml.read_text().replace('["NA", ""]', value, 1))
+    result = elt("--queries", job, "check")
+    assert result.exit_code == 2
+    assert last_line(result) == f"Error: {toml}:7: {message}"
+
+
+def test_missing_values_on_athena_compute_what_the_local_engine_does(elt, aws, weather, tmp_path):
+    """Athena is sent a table whose columns with markers are STRING, and every read converts
+    them: the SQL moto received, run on DuckDB, gives the local engine's rows."""
+    job, lake = weather
+    for path in sorted((lake / "weather").rglob("*.csv")):
+        aws.put(str(path.relative_to(lake)), path.read_bytes())
+    aws.results = [("SELECT *", [["station", "days", "measured", "avg_temp", "rain"]])]
+    result = elt("--queries", job, "--lake", "s3://lake", "run")
+    assert result.exit_code == 0, result.output
+    sent = aws.queries()
+    (ddl,) = [q for q in sent if q.startswith("CREATE EXTERNAL TABLE")]
+    assert "  temp STRING,\n  rain STRING,\n" in ddl
+    (ctas,) = [q for q in sent if q.startswith("CREATE TABLE")]
+    assert 'TRY_CAST("temp" AS DOUBLE)' in ctas and "IN ('NA', '')" in ctas
+    local = tmp_path / "replay"
+    shutil.copytree(lake, local)
+    assert elt("--queries", job, "--lake", local, "create-tables").exit_code == 1  # no db yet
+    assert elt("--queries", job, "--lake", local, "ensure-db").exit_code == 0
+    assert elt("--queries", job, "--lake", local, "create-tables").exit_code == 0
+    select = sqlglot.parse_one(ctas, read="athena").expression.sql("athena")
+    rows = replay_on_duckdb([select], local, "weather_elt", tmp_path / "scratch")
+    assert sorted(rows) == sorted([
+        ("Bergen", 2, 2, 4.75, 10), ("Oslo, Blindern", 2, 1, -3.5, 2)
+    ])  # fmt: skip
+
+
+# -- 11. blank lines and line breaks inside quotes -----------------------------------------------
+
+
+def test_a_blank_line_is_a_malformed_row_as_on_athena(elt, tmp_path):
+    """OpenCSVSerDe reads a blank line as a row of NULLs, which elt's guard refuses (or skips
+    and counts); DuckDB would skip it silently."""
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    ratings = lake / "movielens/ratings/ratings-1.csv"
+    ratings.write_text(ratings.read_text() + "\n")  # the file ends with \n\n
+    lines = ratings.read_text().count("\n")
+    result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        f"Error: movie_ratings failed: 1 malformed row(s) in the raw data, first {ratings} "
+        f"line {lines}: a blank line (Athena reads it as a row of NULLs); fix the file, or give "
+        "--skip-bad-rows to skip and count them"
+    )
+    result = elt("--lake", lake, "--json", "run", "--genre", "Sci-Fi", "--skip-bad-rows")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["notes"] == [
+        f"movie_ratings: skipped 1 malformed row(s), first {ratings} line {lines}: a blank "
+        "line (Athena reads it as a row of NULLs)"
+    ]
+
+
+def test_a_line_break_inside_a_quoted_field_is_refused(elt, tmp_path):
+    """OpenCSVSerDe does not support embedded line breaks: Athena splits the row there. Never
+    a run that passes locally and differs on Athena: refused, even with --skip-bad-rows."""
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    extra = lake / "movielens/movies/extra.csv"
+    write_csv(extra, MOVIES_HEADER, [(20, "Two\nLines (2001)", "Sci-Fi")])
+    for args in ([], ["--skip-bad-rows"]):
+        result = elt("--lake", lake, "run", "--genre", "Sci-Fi", *args)
+        assert result.exit_code == 1
+        assert last_line(result) == (
+            f"Error: movie_ratings failed: {extra} line 2: a quoted field holds a line break, "
+            "which Athena's OpenCSVSerDe does not support (it splits the row there): remove "
+            "the line break from the file (1 in all)"
+        )
+    assert not (lake / FINAL).exists()
+
+
+# -- 12. the SerDe's settings, read back from Glue ------------------------------------------------
+
+
+def test_create_tables_reads_the_serde_settings_back_from_glue(elt, s3_lake, aws, monkeypatch):
+    """A silent difference between the DDL and what Glue keeps (an escape character that
+    arrived as a backslash) would change every title with a backslash: create-tables fails."""
+    import moto_athena
+
+    original = moto_athena.AthenaRules._external_table
+
+    def backslash(glue, tree, sql, started):
+        original(glue, tree, sql, started)
+        made, table = started.effect, tree.this.this
+
+        def effect():
+            made()
+            stored = glue.get_table(table.db, table.name).as_dict()
+            stored["StorageDescriptor"]["SerdeInfo"]["Parameters"]["escapeChar"] = "\\"
+            glue.update_table(table.db, table.name, {k: stored[k] for k in (
+                "Name", "TableType", "Parameters", "StorageDescriptor"
+            )})  # fmt: skip
+
+        if made:
+            started.effect = effect
+
+    monkeypatch.setattr(moto_athena.AthenaRules, "_external_table", staticmethod(backslash))
+    assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
+    result = elt("--lake", s3_lake, "create-tables")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        "Error: create-tables failed: Glue holds escapeChar = '\\\\' for movielens_elt.movies "
+        "where its DDL says '\\x00': Athena would read its files otherwise than the job says; "
+        "check how the DDL writes that value"
+    )
+
+
+# -- 13., 14. small things -------------------------------------------------------------------------
+
+
+def test_a_parameter_without_a_values_query_runs(elt, tmp_path, awkward_lake):
+    job = tmp_path / "job"
+    shutil.copytree(packaged_queries(), job)
+    toml = job / "job.toml"
+    toml.write_text(toml.read_text().replace('values = "genres.sql"', ""))
+    result = elt("--queries", job, "--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert read_output(awkward_lake / FINAL)
+
+
+def test_dry_run_with_debug_shows_the_duckdb_sql_the_local_engine_runs(elt, awkward_lake):
+    result = elt("--lake", awkward_lake, "--dry-run", "--debug", "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    plan = result.stdout.split("\n\n")
+    at = plan.index(next(p for p in plan if p.startswith("-- build-subset\nCREATE TABLE")))
+    local = plan[at + 1]
+    assert local.startswith("-- the same, as the local engine runs it (DuckDB):\nSELECT\n")
+    assert 'CAST(SUM("ratings"."rating") AS DOUBLE)' in local or "SUM(" in local
+    plain = elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-Fi")
+    assert "as the local engine runs it" not in plain.stdout
