@@ -24,6 +24,7 @@ def check_job(spec: JobSpec, settings) -> str:
         engine = LocalEngine(Path(folder))
         try:
             engine.check_templates(job.sample_statements)
+            untwinned = engine.untwinned(job.sample_statements)
         finally:
             engine.close()
     order = " -> ".join(
@@ -39,4 +40,5 @@ def check_job(spec: JobSpec, settings) -> str:
         f"  parameters: {parameters or 'none'}\n"
         f"  models:     {order}\n"
         f"  exports:    {', '.join(e.path for e in spec.exports) or 'none'}"
+        + "".join(f"\n  Athena only: {f} (the local engine has no twin for it)" for f in untwinned)
     )

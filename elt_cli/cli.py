@@ -23,6 +23,7 @@ from elt_cli.errors import (
     EXIT_TERMINATED,
     BadInput,
     EltError,
+    TemplateError,
     Terminated,
 )
 
@@ -493,6 +494,19 @@ def open_job(
 
         check_job(app.spec)  # what Athena would refuse, refused first
         engine.check_templates(job.sample_statements)
+        if settings.engine == "local":
+            from elt_cli.engines.local import LocalEngine
+
+            local = engine.engine if app.dry_run else engine
+            missing = (
+                local.untwinned(job.sample_statements) if isinstance(local, LocalEngine) else []
+            )
+            if missing:
+                raise TemplateError(
+                    f"{missing[0]} runs on Athena, but the local engine has no twin for it "
+                    '(see the README, "Local engine and Athena"): run the job on Athena, or '
+                    "write it with other functions"
+                )
         if raw:
             check_raw_data(job)
         if lock:

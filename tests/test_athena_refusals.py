@@ -197,3 +197,28 @@ def test_moto_refuses_an_unquoted_reserved_word_as_athena_does(elt, aws):
     status = aws.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
     assert status["State"] == "FAILED"
     assert "mismatched input 'order'" in status["StateChangeReason"]
+
+
+# -- what the local engine has no twin for --------------------------------------------------------
+
+
+def test_a_function_without_a_local_twin_is_refused_locally_and_named_by_check(
+    elt, job, awkward_lake
+):
+    """format_datetime runs on Athena, not on DuckDB: check says so (the job is valid Athena
+    SQL), a local run refuses it before anything changes."""
+    edit(job / "subset.sql", FIRST, "SELECT movie_id, format_datetime(now(), 'yyyy') AS f, title,")
+    result = elt("--queries", job, "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"  Athena only: {job}/subset.sql: format_datetime() (the local engine has no twin for it)"
+    )
+    before = snapshot(awkward_lake)
+    result = elt("--queries", job, "--lake", awkward_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 2
+    assert last_line(result) == (
+        f"Error: {job}/subset.sql: format_datetime() runs on Athena, but the local engine has no "
+        'twin for it (see the README, "Local engine and Athena"): run the job on Athena, or '
+        "write it with other functions"
+    )
+    assert snapshot(awkward_lake) == before

@@ -182,6 +182,19 @@ class LocalEngine(Engine):
                     f"{label}: cannot run on the local engine: {_first_lines(str(exc), 1)}"
                 ) from exc
 
+    def untwinned(self, statements) -> list[str]:
+        """The Athena functions a job calls that the local engine has no twin for (geospatial,
+        format_datetime, ...): `file: name()` each. They run on Athena only."""
+        from sqlglot import exp
+
+        known = _duckdb_functions(self.con) | set(twin.FUNCTIONS)
+        found = []
+        for label, sql in statements().items():
+            for node in self.translate(label, sql).find_all(exp.Anonymous):
+                if node.name.lower() not in known:
+                    found.append(f"{label}: {node.name.lower()}()")
+        return list(dict.fromkeys(found))
+
     def translate(self, label: str, sql: str):
         """Parse Athena SQL; a template the local engine cannot read is named in the error."""
         return parse(label, sql)
@@ -563,6 +576,17 @@ class LocalEngine(Engine):
         self._save(database, catalog)
         if database in self._attached:
             self._create_view(database, table, entry)
+
+
+_DUCKDB_FUNCTIONS: set[str] = set()
+
+
+def _duckdb_functions(con) -> set[str]:
+    """The functions DuckDB has (they do not change while elt runs)."""
+    if not _DUCKDB_FUNCTIONS:
+        query = "SELECT DISTINCT lower(function_name) FROM duckdb_functions()"
+        _DUCKDB_FUNCTIONS.update(name for (name,) in con.execute(query).fetchall())
+    return _DUCKDB_FUNCTIONS
 
 
 def _read_type(athena: str) -> str:

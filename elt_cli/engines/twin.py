@@ -197,9 +197,10 @@ MACROS = {
 def install(con) -> None:
     """Create the macros on a DuckDB connection, in Athena's time zone (its sessions are in
     UTC: current_date, a TIMESTAMP WITH TIME ZONE as text)."""
-    con.execute("SET TimeZone = 'UTC'")
-    for name, body in MACROS.items():
-        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}{body}")
+    con.execute(
+        "SET TimeZone = 'UTC';\n"
+        + ";\n".join(f"CREATE OR REPLACE TEMP MACRO {name}{body}" for name, body in MACROS.items())
+    )
 
 
 @dataclass(frozen=True)
@@ -399,6 +400,10 @@ def _cast(node: exp.Expr, t) -> None:
             converted = _when(failed, refused, converted)
     if converted is not None:
         _replace(node, converted, t)
+
+
+# Athena functions sqlglot passes on by name that DuckDB has not, made here (see _function).
+FUNCTIONS = ("codepoint", "every", "e", "infinity", "nan", "millisecond", "to_iso8601")
 
 
 def _function(node: exp.Anonymous, t) -> None:
