@@ -15,11 +15,11 @@ def check_job(spec: JobSpec, settings) -> str:
     would be sent it, and translated for the local engine. Raises TemplateError naming the
     file; returns what the job is."""
     from elt_cli.engines.local import LocalEngine
-    from elt_cli.steps import Job
+    from elt_cli.plan import Plan
     from elt_cli.validate import check_job as refuse_what_athena_would
 
     refuse_what_athena_would(spec)
-    job = Job(spec, settings, None, None, None)
+    job = Plan(spec, settings)
     with tempfile.TemporaryDirectory(prefix="elt-check-") as folder:
         engine = LocalEngine(Path(folder))
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from elt_cli.errors import BadInput
-from elt_cli.layout import Layout
+from elt_cli.layout import FOLDER_NAMES, Layout
 from elt_cli.templates import identifier
 
 # elt.toml keys (also the names of the global options they default).
@@ -32,10 +32,6 @@ CONFIG_KEYS = (
     "wait_lock",
 )
 DEFAULT_CONFIG = "elt.toml"
-# Settings that matter only on Athena (`elt config` leaves them out for a local lake).
-ATHENA_ONLY = ("results", "workgroup", "region", "profile", "poll_max")
-# Top-level lake folders the tool writes to; raw data must not live under them.
-_RESERVED_PREFIXES = ("tables", "export", "_elt", "athena-results")
 
 
 def read_config_file(path: Path) -> dict:
@@ -76,13 +72,16 @@ class Settings:
     @classmethod
     def build(cls, *, lake: str, engine: str | None, results: str | None, **values) -> Settings:
         """Check every value and fill in the defaults that depend on the lake."""
+        from elt_cli.engines.kinds import ENGINES, engine_for_lake
+
         lake = normalize_lake(lake)
         is_s3 = lake.startswith("s3://")
-        engine = engine or ("athena" if is_s3 else "local")
-        if engine == "local" and is_s3:
-            raise BadInput("the local engine needs a local lake folder, not an s3:// URI")
-        if engine == "athena" and not is_s3:
-            raise BadInput("the athena engine needs an s3://bucket[/prefix] lake")
+        engine = engine or engine_for_lake(lake)
+        if engine not in ENGINES:
+            raise BadInput(f"unknown engine {engine!r}: give one of {', '.join(ENGINES)}")
+        if ENGINES[engine].s3_lake != is_s3:
+            given = ", not an s3:// URI" if is_s3 else ""
+            raise BadInput(f"the {engine} engine needs {ENGINES[engine].lake}{given}")
         identifier(values["database"], "database name")
         check_source_prefix(values["source_prefix"])
         results = results or (lake + "/athena-results/")
@@ -98,6 +97,26 @@ class Settings:
     def layout_for(self, raw_locations) -> Layout:
         """The layout with the job's raw files, which are never deleted under."""
         return Layout(self.lake, self.database, tuple(raw_locations))
+
+
+def settings_for_job(spec, sources: dict[str, str] | None = None, **values) -> Settings:
+    """The settings of a command on a job: `values` as given (None where not), the job's
+    defaults for the database and the source prefix, then elt's. `sources` says where each
+    given value came from (a flag, an environment variable, ...), for `elt config`."""
+    sources = dict(sources or {})
+    for key in ("database", "source_prefix"):  # given > the job's > elt's
+        if values.get(key) is None:
+            values[key] = spec.defaults.get(key) or (
+                f"{spec.name}_elt" if key == "database" else spec.name
+            )
+            sources[key] = "job" if key in spec.defaults else "default"
+    defaults = {"lake": "./lake", "workgroup": "primary"}
+    for key, value in defaults.items():
+        if values.get(key) is None:
+            values[key] = value
+    values.setdefault("engine", None)
+    values.setdefault("results", None)
+    return Settings.build(sources=sources, **values)
 
 
 def normalize_lake(lake: str) -> str:
@@ -126,5 +145,5 @@ def check_source_prefix(prefix: str) -> None:
             f"invalid source prefix {prefix!r}: use folder names of letters, digits, "
             "., _ and -, separated by /"
         )
-    if parts[0] in _RESERVED_PREFIXES:
+    if parts[0] in FOLDER_NAMES:
         raise BadInput(f"source prefix {prefix!r} overlaps {parts[0]}/, where elt writes")

@@ -114,5 +114,8 @@ class DryRunEngine(Engine):
     def check_templates(self, statements) -> None:
         self.engine.check_templates(statements)
 
+    def untwinned(self, statements) -> list[str]:
+        return self.engine.untwinned(statements)
+
     def close(self) -> None:
         self.engine.close()

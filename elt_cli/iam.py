@@ -16,7 +16,7 @@ Each statement is there for a call elt (or Athena on its behalf) makes:
 from __future__ import annotations
 
 from elt_cli.layout import as_prefix
-from elt_cli.s3 import split
+from elt_cli.storage.s3 import split
 
 OBJECT_WRITE = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
 

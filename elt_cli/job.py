@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from elt_cli.errors import TemplateError
+from elt_cli.layout import FOLDER_NAMES
 from elt_cli.templates import SqlTemplate, identifier, slug
 
 JOB_FILE = "job.toml"
@@ -34,7 +35,6 @@ KEYS = {
     "exports": {"model", "sql", "path"},
 }
 GENERATORS = ("movielens",)  # sample data elt makes itself
-OWNED_FOLDERS = ("tables", "export", "_elt", "athena-results")  # top-level lake folders of elt's
 # elt's own options: a parameter of that name would be ambiguous on the command line
 RESERVED = {
     "param", "resume", "skip_bad_rows", "help", "force", "seed", "ratings", "movies",
@@ -498,13 +498,13 @@ def _check_pattern(toml, section: str, index: int, key: str, pattern, per: set) 
     if key != "table":
         segments = pattern.strip("/").split("/")
         odd = [x for x in segments if x in ("", ".", "..")]
-        if pattern.startswith("/") or odd or segments[0] in OWNED_FOLDERS:
+        if pattern.startswith("/") or odd or segments[0] in FOLDER_NAMES:
             raise toml.error(
                 section,
                 index,
                 key,
                 f"{key} {pattern!r} must be a path inside the lake, out of "
-                f"the folders elt writes to ({', '.join(OWNED_FOLDERS)})",
+                f"the folders elt writes to ({', '.join(FOLDER_NAMES)})",
             )
 
 

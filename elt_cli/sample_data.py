@@ -225,10 +225,11 @@ def write_sample_data(
     S3): MovieLens-format files made here, or the files of the job's sample folder."""
     from elt_cli.errors import BadInput
     from elt_cli.lock import held, lock_for
-    from elt_cli.steps import source_locations
+    from elt_cli.plan import source_locations
     from elt_cli.storage import open_storage
 
-    locations, storage = source_locations(spec, settings), open_storage(settings)
+    locations = source_locations(spec, settings)
+    storage = open_storage(settings, settings.layout_for(locations.values()).is_owned)
     if not spec.sample:
         raise BadInput(f"job {spec.name} has no sample data (a [sample] table in its job.toml)")
     present = [loc for loc in locations.values() if storage.list_files(loc)]

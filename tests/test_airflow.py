@@ -44,7 +44,7 @@ def test_the_example_dag_runs_elt_in_airflow(tmp_path):
     lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
     bin_dir = Path(sys.executable).parent
     env = {
-        **{k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+        **os.environ,
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",  # `elt` for the task
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAG.parent),

@@ -486,7 +486,7 @@ def test_signal_stops_every_running_query(aws, tmp_path, signum, code, word):
     aws.query_time(60)
     process = subprocess.Popen(
         [sys.executable, "-m", "elt_cli", "--lake", "s3://lake", "ensure-db"],
-        env={k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"},
+        env=dict(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -155,9 +155,8 @@ def test_debug_drops_the_hint_to_run_with_debug(elt, awkward_lake, monkeypatch):
         raise ValueError("something no one expected")
 
     monkeypatch.setattr(steps, "ensure_db", broken)
-    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # as a user meets it, not as a test fails
-    plain = elt("--lake", awkward_lake, "ensure-db")
-    debug = elt("--lake", awkward_lake, "--debug", "ensure-db")
+    plain = elt("--lake", awkward_lake, "ensure-db", unexpected=True)
+    debug = elt("--lake", awkward_lake, "--debug", "ensure-db", unexpected=True)
     assert last_line(plain) == (
         "Error: unexpected ValueError: something no one expected (run with --debug for the "
         "traceback)"
@@ -235,7 +234,7 @@ def test_no_color_is_honoured_at_a_terminal(awkward_lake, tmp_path, no_color):
     import select
 
     master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_CURRENT_TEST", "NO_COLOR")}
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update({"TERM": "xterm-256color", "COLUMNS": "80"})
     if no_color:
         env["NO_COLOR"] = "1"

@@ -33,7 +33,7 @@ def built_lake(tmp_path, elt):
 
 
 def env() -> dict:
-    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    return dict(os.environ)
 
 
 @pytest.mark.parametrize(

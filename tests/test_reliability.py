@@ -32,7 +32,7 @@ from conftest import (
 
 from elt_cli.errors import EltError
 from elt_cli.lock import LocalLock, S3Lock
-from elt_cli.s3 import S3Storage
+from elt_cli.storage.s3 import S3Storage
 
 FINAL = "movielens/sci_fi/sci_fi-movies.csv"
 
@@ -202,7 +202,7 @@ def Path_queries():
 def test_resume_reattaches_to_the_killed_runs_athena_queries(elt, s3_lake, aws):
     assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
     aws.query_time(30)  # the killed run's queries stay QUEUED while it polls them
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env = dict(os.environ)
     process = subprocess.Popen(
         [sys.executable, "-m", "elt_cli", "--lake", s3_lake, "run", "--genre", "Sci-Fi"],
         env=env,
@@ -583,7 +583,7 @@ def test_no_secret_is_ever_printed(elt, s3_lake, aws, monkeypatch):
 def test_two_runs_at_once_on_an_s3_lake_take_turns(elt, s3_lake, aws):
     assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
     aws.query_time(0.2)
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    env = dict(os.environ)
     args = [
         sys.executable,
         "-m",

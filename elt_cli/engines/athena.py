@@ -28,7 +28,8 @@ from elt_cli import aws
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import BadInput, EltError, StepFailed
 from elt_cli.layout import as_prefix
-from elt_cli.s3 import S3Storage
+from elt_cli.storage.local import nothing
+from elt_cli.storage.s3 import S3Storage
 
 FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 STOP_CONFIRM_SECONDS = 10.0
@@ -126,13 +127,17 @@ def read_workgroup(athena, name: str) -> Workgroup:
 class AthenaEngine(Engine):
     name = "athena"
 
+    @classmethod
+    def open(cls, settings, skip_bad_rows: bool = False) -> AthenaEngine:
+        return cls(settings)  # a guarded query skips bad rows itself (sql.resolve)
+
     def __init__(self, settings):
         super().__init__()
         self.settings = settings
         session = aws.session(settings)
         self.athena = aws.client(session, "athena")
         self.glue = aws.client(session, "glue")
-        self.storage = S3Storage(lambda _: False, settings, client=aws.client(session, "s3"))
+        self.storage = S3Storage(nothing, settings, client=aws.client(session, "s3"))
         self.running: dict = {}  # query id -> its QueryRecord, until a final state is seen
         self.workgroup = read_workgroup(self.athena, settings.workgroup)
 

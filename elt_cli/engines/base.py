@@ -74,5 +74,9 @@ class Engine(ABC):
         gives the job's statements, {file: SQL}, rendered with sample values (only when
         called: rendering them costs)."""
 
+    def untwinned(self, statements) -> list[str]:
+        """The functions the job calls that this engine cannot run (`file: name()` each)."""
+        return []
+
     def close(self) -> None:
         """Release connections; stop whatever still runs."""

@@ -21,7 +21,7 @@ from elt_cli.engines import rawfiles, twin
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import StepFailed, TemplateError, Terminated
 from elt_cli.sql import EXTRA_COLUMN, parse
-from elt_cli.storage import LocalStorage
+from elt_cli.storage.local import LocalStorage
 from elt_cli.templates import quoted_name, sql_string
 
 # DuckDB reads this field as NULL, and no field is it: every field of a raw file is a value
@@ -31,6 +31,10 @@ NO_NULL_FIELD = "\u0001elt: no field is NULL\u0001"
 
 class LocalEngine(Engine):
     name = "local"
+
+    @classmethod
+    def open(cls, settings, skip_bad_rows: bool = False) -> LocalEngine:
+        return cls(Path(settings.lake), skip_bad_rows)
 
     def __init__(self, lake: Path, skip_bad_rows: bool = False):
         import duckdb
@@ -59,7 +63,7 @@ class LocalEngine(Engine):
 
     def _save(self, database: str, catalog: dict) -> None:
         # Atomic: another process reads the old catalog or the new one.
-        LocalStorage(lambda _: False).write_text(
+        LocalStorage().write_text(
             str(self._catalog_path(database)), json.dumps(catalog, indent=2, sort_keys=True)
         )
 
@@ -105,7 +109,7 @@ class LocalEngine(Engine):
         location = self._abs(entry["location"])
         if entry["kind"] == "parquet":
             return f"read_parquet({sql_string(str(location / '*.parquet'))})"
-        files = LocalStorage(lambda _: False).list_files(str(location))
+        files = LocalStorage().list_files(str(location))
         types = {n: _read_type(t) for n, t in entry["columns"]}
         columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in types.items())
         text = ", ".join(sql_string(n) for n, t in types.items() if t == "VARCHAR")
@@ -348,7 +352,7 @@ class LocalEngine(Engine):
             if not entry or entry["kind"] != "csv" or not entry["quote"]:
                 continue
             location = str(self._abs(entry["location"]))
-            files = LocalStorage(lambda _: False).list_files(location)
+            files = LocalStorage().list_files(location)
             try:
                 found = rawfiles.check(files, entry["quote"])
             except rawfiles.Unreadable as exc:

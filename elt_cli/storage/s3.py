@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from elt_cli import aws
 from elt_cli.errors import BadInput, EltError
-from elt_cli.storage import is_hidden
+from elt_cli.storage.base import DeleteGuard, is_hidden
 
 NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 
@@ -18,7 +17,7 @@ def split(uri: str) -> tuple[str, str]:
 
 
 class S3Storage:
-    def __init__(self, may_delete: Callable[[str], bool], settings, client=None):
+    def __init__(self, may_delete: DeleteGuard, settings, client=None):
         self.may_delete = may_delete
         self.s3 = client or aws.client(aws.session(settings), "s3")
 

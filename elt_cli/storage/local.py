@@ -1,25 +1,25 @@
-"""Files in the lake: a local folder or S3. Deleting is allowed only under owned prefixes."""
+"""A lake in a local folder."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 from elt_cli.errors import EltError
+from elt_cli.storage.base import DeleteGuard, is_hidden
 
 
-def is_hidden(name: str) -> bool:
-    """Athena (like Hive) skips files whose name starts with `_` or `.`; so do we."""
-    return name.startswith(("_", "."))
+def nothing(uri: str) -> bool:
+    """The guard of a storage that deletes nothing."""
+    return False
 
 
 class LocalStorage:
     """A lake in a local folder; URIs are absolute paths."""
 
-    def __init__(self, may_delete: Callable[[str], bool]):
+    def __init__(self, may_delete: DeleteGuard = nothing):
         self.may_delete = may_delete
 
     def list_files(self, prefix: str) -> list[str]:
@@ -59,6 +59,14 @@ class LocalStorage:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
 
+    def put_file(self, local_path: Path, uri: str) -> None:
+        """Copy a local file in, atomically."""
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        shutil.copyfile(local_path, tmp)
+        os.replace(tmp, path)
+
     def fingerprint(self, prefix: str) -> str:
         """Changes when any file under `prefix` is added, removed or rewritten."""
         entries = []
@@ -66,12 +74,3 @@ class LocalStorage:
             stat = os.stat(name)
             entries.append(f"{name}\t{stat.st_size}\t{stat.st_mtime_ns}")
         return hashlib.sha256("\n".join(entries).encode()).hexdigest()
-
-
-def open_storage(settings):
-    """The storage for the settings' lake; deletes are limited to what its layout owns."""
-    if settings.lake.startswith("s3://"):
-        from elt_cli.s3 import S3Storage
-
-        return S3Storage(settings.layout.is_owned, settings)
-    return LocalStorage(settings.layout.is_owned)
