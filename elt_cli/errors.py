@@ -29,5 +29,22 @@ class StepFailed(EltError):
         super().__init__(f"{step} failed{where}: {reason}")
 
 
+class QueryFailed(StepFailed):
+    """A query the engine ran failed (or was cancelled), with the engine's reason."""
+
+
+class MalformedRows(QueryFailed):
+    """A query met a malformed raw row, which elt's guard refuses (sql.resolve); `file` is
+    the raw file it is in."""
+
+    def __init__(self, step: str, reason: str, query_id: str | None, file: str):
+        super().__init__(step, reason, query_id)
+        self.file = file
+
+
+class AccessDenied(QueryFailed):
+    """Athena was denied what the query needs (an S3 prefix, a Glue table)."""
+
+
 class Terminated(BaseException):
     """SIGTERM arrived (cron, or Airflow killing the task); unwinds like KeyboardInterrupt."""

@@ -3,6 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class QueryState(StrEnum):
+    """Where a query is: Athena's states, and elt's own for what it did not send."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    INTERRUPTED = "INTERRUPTED"  # the local engine's, on Ctrl-C or SIGTERM
+    PLANNED = "PLANNED"  # a dry run's: not sent
+    SKIPPED = "SKIPPED"  # not needed: its table is current
+
+
+FINAL = frozenset(
+    {QueryState.SUCCEEDED, QueryState.FAILED, QueryState.CANCELLED, QueryState.INTERRUPTED}
+)
+FAILURES = FINAL - {QueryState.SUCCEEDED}
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PLANNED = "planned"
 
 
 @dataclass(frozen=True)
@@ -23,7 +51,7 @@ class QueryResult:
 
     template: str
     subject: str = ""
-    state: str = "SUCCEEDED"
+    state: QueryState = QueryState.SUCCEEDED
     query_id: str | None = None
     seconds: float = 0.0
     bytes_scanned: int = 0
@@ -31,6 +59,7 @@ class QueryResult:
     row_count: int | None = None  # rows written, where the engine knows it
     output_location: str = ""  # Athena: the query's result file
     statement_type: str = ""  # Athena: DDL, DML or UTILITY (DDL is not billed)
+    cost_usd: float = 0.0  # what the engine charges for it (Athena's estimate; 0 locally)
 
 
 @dataclass(frozen=True)

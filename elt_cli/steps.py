@@ -14,7 +14,7 @@ from typing import Any
 
 from elt_cli import sql
 from elt_cli.engines.base import Engine, QueryResult, Statement
-from elt_cli.errors import BadInput, StepFailed
+from elt_cli.errors import BadInput, MalformedRows, StepFailed
 from elt_cli.journal import Builds, Journal, digest
 from elt_cli.plan import Build, Plan
 from elt_cli.report import Reporter
@@ -131,10 +131,8 @@ def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[
     run = job.engine.query_many if rows else job.engine.execute_many
     try:
         results = run(statements)
-    except StepFailed as exc:
-        if sql.malformed_file(exc.reason) is None:
-            raise
-        found = _malformed(job, statements) or [(sql.malformed_file(exc.reason), 1, "")]
+    except MalformedRows as exc:
+        found = _malformed(job, statements) or [(exc.file, 1, "")]
         raise StepFailed(
             exc.step,
             f"{_describe_malformed(found)}; fix the file, or give --skip-bad-rows to skip and "

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import math
 import random
 import re
 import tempfile
@@ -26,12 +27,22 @@ from tenacity.wait import wait_base
 
 from elt_cli import aws
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
-from elt_cli.errors import BadInput, EltError, StepFailed
+from elt_cli.errors import (
+    AccessDenied,
+    BadInput,
+    EltError,
+    MalformedRows,
+    QueryFailed,
+    StepFailed,
+)
 from elt_cli.layout import as_prefix
+from elt_cli.statements import FINAL, QueryState
 from elt_cli.storage.local import nothing
 from elt_cli.storage.s3 import S3Storage
 
-FINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+# Athena's list price in most regions, and each query is billed at least 10 MB
+PRICE_PER_TB = 5.0
+MIN_BILLED_BYTES = 10 * 1000**2
 STOP_CONFIRM_SECONDS = 10.0
 
 
@@ -61,6 +72,37 @@ class Workgroup:
     managed: bool  # Athena keeps the results itself: no result location may be given
     result_file: bool  # results land in a plain S3 file elt can read
     kms_keys: tuple[str, ...] = ()  # keys its results are encrypted with
+
+
+def _failure(result: QueryResult, status: dict) -> QueryFailed:
+    """A query that did not succeed, as the project's exception of its kind."""
+    from elt_cli.sql import malformed_file
+
+    reason = (
+        status.get("StateChangeReason")
+        or status.get("AthenaError", {}).get("ErrorMessage")
+        or "no reason given"
+    )
+    said = f"{result.state}: {reason}"
+    file = malformed_file(reason)
+    if file is not None:
+        return MalformedRows(result.template, said, result.query_id, file)
+    if "denied" in reason.lower():
+        said += "; `elt iam-policy` prints the permissions elt needs"
+        return AccessDenied(result.template, said, result.query_id)
+    return QueryFailed(result.template, said, result.query_id)
+
+
+def estimated_cost(result: QueryResult) -> float:
+    """Athena's bill for one query, by its pricing page: data scanned, rounded up to the
+    megabyte, at least 10 MB. DDL and failed queries are free; a cancelled query (a timeout,
+    Ctrl-C) is billed for what it scanned before it stopped."""
+    if not result.query_id or result.statement_type == "DDL" or result.state == QueryState.FAILED:
+        return 0.0
+    if result.state == QueryState.CANCELLED and not result.bytes_scanned:
+        return 0.0
+    billed = max(math.ceil(result.bytes_scanned / 1000**2) * 1000**2, MIN_BILLED_BYTES)
+    return billed * PRICE_PER_TB / 1000**4
 
 
 def _table_info(table: dict) -> TableInfo:
@@ -245,14 +287,7 @@ class AthenaEngine(Engine):
             result, status = results[qid]
             if result.state != "SUCCEEDED":
                 self._stop_all()
-                reason = (
-                    status.get("StateChangeReason")
-                    or status.get("AthenaError", {}).get("ErrorMessage")
-                    or "no reason given"
-                )
-                if "denied" in reason.lower():
-                    reason += "; `elt iam-policy` prints the permissions elt needs"
-                raise StepFailed(result.template, f"{result.state}: {reason}", qid)
+                raise _failure(result, status)
         return [results[qid][0] for qid in ids]
 
     def query_many(self, statements: list[Statement]) -> list[QueryResult]:
@@ -340,7 +375,7 @@ class AthenaEngine(Engine):
                 state = execution["Status"]["State"]
                 self.reporter.query_state(qid, state)
                 # A query may go back from RUNNING to QUEUED; only a final state ends it.
-                if state in FINAL_STATES:
+                if state in FINAL:
                     done[qid] = (self._finished(execution), execution["Status"])
             return len(done) == len(ids)
 
@@ -377,13 +412,14 @@ class AthenaEngine(Engine):
         result = QueryResult(
             record.template,
             record.subject,
-            state=execution["Status"]["State"],
+            state=QueryState(execution["Status"]["State"]),
             query_id=execution["QueryExecutionId"],
             seconds=millis / 1000 if millis else time.monotonic() - record.started,
             bytes_scanned=stats.get("DataScannedInBytes", 0),
             output_location=execution.get("ResultConfiguration", {}).get("OutputLocation", ""),
             statement_type=execution.get("StatementType", ""),
         )
+        result = dataclasses.replace(result, cost_usd=estimated_cost(result))
         self.reporter.query_finished(record, result)
         return result
 
@@ -422,7 +458,7 @@ class AthenaEngine(Engine):
 
         def all_final() -> bool:
             for execution in self._status(list(self.running)):
-                if execution["Status"]["State"] in FINAL_STATES:
+                if execution["Status"]["State"] in FINAL:
                     self._finished(execution)
             return not self.running
 

@@ -19,7 +19,7 @@ from elt_cli import csvform, signals
 from elt_cli.athena_sql import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
 from elt_cli.engines import rawfiles, twin
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
-from elt_cli.errors import StepFailed, TemplateError, Terminated
+from elt_cli.errors import MalformedRows, QueryFailed, StepFailed, TemplateError, Terminated
 from elt_cli.sql import EXTRA_COLUMN, parse
 from elt_cli.storage.local import LocalStorage
 from elt_cli.templates import quoted_name, sql_string
@@ -404,7 +404,7 @@ class LocalEngine(Engine):
             else:
                 rows = self.con.execute(self._duckdb_sql(tree)).fetchall()
         except self._duckdb_error as exc:
-            raise StepFailed(label, _first_lines(str(exc))) from exc
+            raise _failure(label, str(exc)) from exc
         return QueryResult(label, statement.subject, rows=rows, row_count=row_count)
 
     def _export_csv(self, statement: Statement, dest: str) -> QueryResult:
@@ -632,6 +632,17 @@ def _what_is_wrong(error: str, column: str, message: str) -> str:
     if error == "INVALID UNICODE":
         return ": not UTF-8"
     return f": {message}"
+
+
+def _failure(label: str, message: str) -> QueryFailed:
+    """DuckDB's error as the project's exception of its kind."""
+    from elt_cli.sql import malformed_file
+
+    reason = _first_lines(message)
+    file = malformed_file(message)
+    if file is not None:
+        return MalformedRows(label, reason, None, file)
+    return QueryFailed(label, reason)
 
 
 def _error_level():

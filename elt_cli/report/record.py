@@ -1,47 +1,21 @@
-"""Progress as events. Core code calls a Reporter; the CLI picks which one shows them.
-
-The base Reporter shows nothing and records everything (for `--json` and the summary);
-PlainReporter writes one timestamped line per event (cron mail, Airflow task logs);
-RichReporter keeps a live display at a terminal and ends with a summary table. Both end with
-the same closing line: `Done in 1.7 s: 2 files written (980 + 3,756 rows), 9 queries, 0 failed`.
-"""
+"""The record of a command: its steps, queries, files and notes, and what they sum to (the
+summary's lines, the totals, the `--json` document). Core code reports events to a Reporter;
+this base one records them and shows nothing. The displays (plain.py, live.py) show them."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TextIO
 
-from elt_cli.statements import QueryResult, Statement
+from elt_cli.statements import FAILURES, QueryResult, QueryState, Statement, StepStatus
 
-PRICE_PER_TB = 5.0  # USD per TB scanned, Athena's list price in most regions
-MIN_BILLED_BYTES = 10 * 1000**2  # each query is billed at least 10 MB
-FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED", "INTERRUPTED")
-LOCAL_SQL_HEAD = "-- the same, as the local engine runs it (DuckDB):"
 # How a query's or step's state reads in the summary.
-STATUS = {
-    "SUCCEEDED": "OK",
-    "FAILED": "FAILED",
-    "CANCELLED": "CANCELLED",
-    "INTERRUPTED": "INTERRUPTED",
-    "PLANNED": "PLANNED",
-}
-
-
-def estimated_cost(result: QueryResult) -> float:
-    """Athena's bill for one query, by its pricing page: data scanned, rounded up to the
-    megabyte, at least 10 MB. DDL and failed queries are free; a cancelled query (a timeout,
-    Ctrl-C) is billed for what it scanned before it stopped."""
-    if not result.query_id or result.statement_type == "DDL" or result.state == "FAILED":
-        return 0.0
-    if result.state == "CANCELLED" and not result.bytes_scanned:
-        return 0.0
-    billed = max(math.ceil(result.bytes_scanned / 1000**2) * 1000**2, MIN_BILLED_BYTES)
-    return billed * PRICE_PER_TB / 1000**4
+STATUS = {QueryState.SUCCEEDED: "OK"}  # else the state's own name
+# The --json document's shape: raised when a key is renamed or removed, or changes meaning.
+SCHEMA_VERSION = 1
+LOCAL_SQL_HEAD = "-- the same, as the local engine runs it (DuckDB):"
 
 
 def human_bytes(count: float) -> str:
@@ -64,7 +38,7 @@ class StepRecord:
     started: float
     seconds: float | None = None
     outcome: str = ""
-    status: str = "running"  # running, succeeded, failed, skipped
+    status: StepStatus = StepStatus.RUNNING
 
 
 @dataclass
@@ -74,7 +48,7 @@ class QueryRecord:
     subject: str
     query_id: str | None
     started: float
-    state: str = "RUNNING"
+    state: QueryState = QueryState.RUNNING
     result: QueryResult | None = None
     reason: str = ""  # why a skipped unit of work was skipped
 
@@ -116,7 +90,7 @@ class Reporter:
 
     @property
     def current_step(self) -> str:
-        running = [s for s in self.steps if s.seconds is None and s.status == "running"]
+        running = [s for s in self.steps if s.seconds is None and s.status == StepStatus.RUNNING]
         return running[-1].step if running else ""
 
     def step_started(self, step: str, detail: str = "") -> None:
@@ -127,15 +101,19 @@ class Reporter:
             if record.step == step and record.seconds is None:
                 record.seconds = time.monotonic() - record.started
                 record.outcome = outcome
-                record.status = "planned" if self.dry_run else "succeeded"
+                record.status = StepStatus.PLANNED if self.dry_run else StepStatus.SUCCEEDED
                 break
 
     def step_skipped(self, step: str, reason: str, detail: str = "") -> None:
-        self.steps.append(StepRecord(step, detail, time.monotonic(), 0.0, reason, "skipped"))
+        self.steps.append(
+            StepRecord(step, detail, time.monotonic(), 0.0, reason, StepStatus.SKIPPED)
+        )
 
     def skipped(self, subject: str, reason: str) -> None:
         """One unit of the current step (a model for one genre, say) is not needed."""
-        record = QueryRecord(self.current_step, "", subject, None, time.monotonic(), "SKIPPED")
+        record = QueryRecord(
+            self.current_step, "", subject, None, time.monotonic(), QueryState.SKIPPED
+        )
         record.reason = reason
         self.skips.append(record)
 
@@ -146,7 +124,7 @@ class Reporter:
             statement.subject,
             query_id,
             time.monotonic(),
-            state="QUEUED" if query_id else "RUNNING",
+            state=QueryState.QUEUED if query_id else QueryState.RUNNING,
         )
         self.queries.append(record)
         return record
@@ -187,8 +165,8 @@ class Reporter:
     def finish(self, error: str | None = None) -> None:
         """The command is over, whatever its outcome."""
         for step in self.steps:
-            if step.status == "running":
-                step.status = "failed"
+            if step.status == StepStatus.RUNNING:
+                step.status = StepStatus.FAILED
                 step.seconds = time.monotonic() - step.started
 
     # -- summaries --------------------------------------------------------------------------------
@@ -206,7 +184,7 @@ class Reporter:
         else one per subject (a genre, a table); a file's line names where it is now."""
         out: list[Line] = []
         for step in self.steps:
-            if step.status == "skipped":
+            if step.status == StepStatus.SKIPPED:
                 out.append(Line(step.step, step.detail, "SKIPPED", None, None, step.outcome))
                 continue
             queries = [q for q in self.queries if q.step == step.step]
@@ -225,23 +203,25 @@ class Reporter:
             for subject, output in files.items():
                 out.append(Line(step.step, subject, "OK", None, output.rows, ""))
             if not queries and not skips and not [o for o in self.outputs if o.step == step.step]:
-                status = {"succeeded": "OK", "failed": "FAILED", "planned": "PLANNED"}.get(
-                    step.status, "RUNNING"
-                )
+                status = {
+                    StepStatus.SUCCEEDED: "OK",
+                    StepStatus.FAILED: "FAILED",
+                    StepStatus.PLANNED: "PLANNED",
+                }.get(step.status, "RUNNING")
                 out.append(Line(step.step, step.detail, status, step.seconds, None, step.outcome))
             elif step.outcome and out and out[-1].step == step.step and not out[-1].details:
                 out[-1] = dataclasses.replace(out[-1], details=step.outcome)
         return out
 
     def _query_line(self, step: StepRecord, q: QueryRecord) -> Line:
-        if q.state == "SKIPPED":
+        if q.state == QueryState.SKIPPED:
             return Line(step.step, q.subject, "SKIPPED", None, None, q.reason)
         r = q.result
         details = ""
         if q.query_id:
             details = q.query_id[:8]  # the whole id is in the log and --json
             if r and r.statement_type != "DDL":
-                details += f" {human_bytes(r.bytes_scanned)} ${estimated_cost(r):.4f}"
+                details += f" {human_bytes(r.bytes_scanned)} ${r.cost_usd:.4f}"
         rows = r.row_count if r else None
         return Line(
             step.step,
@@ -257,7 +237,7 @@ class Reporter:
     ) -> Line:
         states = [q.state for q in group]
         state = next(
-            (s for s in ("INTERRUPTED", "FAILED", "CANCELLED", "RUNNING") if s in states),
+            (s for s in (*sorted(FAILURES), QueryState.RUNNING) if s in states),
             states[-1],
         )
         seconds = sum(q.result.seconds for q in group if q.result)
@@ -266,7 +246,7 @@ class Reporter:
         )
         if output is not None:
             rows = output.rows if output.rows is not None else rows
-        if states == ["SKIPPED"]:
+        if states == [QueryState.SKIPPED]:
             return Line(step, subject, "SKIPPED", None, None, group[0].reason)
         return Line(step, subject or detail, STATUS.get(state, state), seconds, rows, "")
 
@@ -274,12 +254,12 @@ class Reporter:
         results = [q.result for q in self.queries if q.result]
         return {
             "queries": len(self.queries),
-            "failed": sum(q.state in ("FAILED", "CANCELLED", "INTERRUPTED") for q in self.queries),
+            "failed": sum(q.state in FAILURES for q in self.queries),
             "seconds": round(time.monotonic() - self.started, 3),
             "files": len(self.outputs),
             "rows": [o.rows for o in self.outputs],
             "bytes_scanned": sum(r.bytes_scanned for r in results),
-            "cost_usd": round(sum(estimated_cost(r) for r in results), 6),
+            "cost_usd": round(sum(r.cost_usd for r in results), 6),
         }
 
     def closing_line(self, error: str | None) -> str:
@@ -309,6 +289,7 @@ class Reporter:
     def document(self, command: str, exit_code: int, error: str | None) -> dict:
         """The --json summary of the command."""
         return {
+            "schema_version": SCHEMA_VERSION,
             "command": command,
             "status": "succeeded" if exit_code == 0 else "failed",
             "exit_code": exit_code,
@@ -335,7 +316,7 @@ class Reporter:
                     "seconds": round(q.result.seconds, 3) if q.result else None,
                     "rows": q.result.row_count if q.result else None,
                     "bytes_scanned": q.result.bytes_scanned if q.result else 0,
-                    "cost_usd": round(estimated_cost(q.result), 6) if q.result else 0.0,
+                    "cost_usd": round(q.result.cost_usd, 6) if q.result else 0.0,
                 }
                 for q in self.queries
             ],
@@ -368,203 +349,8 @@ def _query_text(record: QueryRecord) -> str:
         if result.query_id:
             text += (
                 f", query {result.query_id}, {human_bytes(result.bytes_scanned)} scanned, "
-                f"est. ${estimated_cost(result):.6f}"
+                f"est. ${result.cost_usd:.6f}"
             )
     elif record.query_id:
         text += f", query {record.query_id}"
     return text
-
-
-@dataclass
-class PlainReporter(Reporter):
-    """One line per event, `<ISO 8601 time with offset> <step>: <what>`, no colours or
-    carriage returns, nothing per status check; the closing line at the end."""
-
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
-    plan_stream: TextIO = field(default_factory=lambda: sys.stdout)
-    show_plan: bool = True
-
-    def _line(self, text: str) -> None:
-        print(f"{now_iso()} {text}", file=self.stream, flush=True)
-
-    def step_started(self, step: str, detail: str = "") -> None:
-        super().step_started(step, detail)
-        verb = "planning" if self.dry_run else "started"
-        self._line(f"{step}: {verb}{' ' + detail if detail else ''}")
-
-    def step_finished(self, step: str, outcome: str = "") -> None:
-        super().step_finished(step, outcome)
-        seconds = next(s.seconds for s in reversed(self.steps) if s.step == step)
-        verb = "planned" if self.dry_run else f"done in {seconds:.1f}s"
-        self._line(f"{step}: {verb}{' - ' + outcome if outcome else ''}")
-
-    def step_skipped(self, step: str, reason: str, detail: str = "") -> None:
-        super().step_skipped(step, reason, detail)
-        self._line(f"{step}: {'would skip' if self.dry_run else 'skipped'}, {reason}")
-
-    def skipped(self, subject: str, reason: str) -> None:
-        super().skipped(subject, reason)
-        verb = "would skip" if self.dry_run else "skipped"
-        self._line(f"{self.current_step}: {subject} {verb}, {reason}")
-
-    def query_started(self, statement: Statement, query_id: str | None = None) -> QueryRecord:
-        record = super().query_started(statement, query_id)
-        if query_id:  # on Athena a query has a life worth logging; locally it is just done
-            self._line(f"{record.step}: {_query_text(record)}")
-        return record
-
-    def query_state(self, query_id: str, state: str) -> bool:
-        changed = super().query_state(query_id, state)
-        record = next((q for q in self.queries if q.query_id == query_id), None)
-        if changed and record and state not in FINAL_STATES:
-            self._line(f"{record.step}: {_query_text(record)}")
-        return changed
-
-    def query_finished(self, record: QueryRecord, result: QueryResult) -> None:
-        super().query_finished(record, result)
-        if result.state != "PLANNED":
-            self._line(f"{record.step}: {_query_text(record)}")
-
-    def output(self, uri: str, rows: int | None = None, subject: str = "") -> None:
-        super().output(uri, rows, subject)
-        verb = "would write" if self.dry_run else "wrote"
-        count = "" if rows is None else f" ({rows:,} row{'s' if rows != 1 else ''})"
-        self._line(f"{self.current_step}: {verb} {uri}{count}")
-
-    def moved(self, src: str, dst: str, subject: str = "") -> None:
-        super().moved(src, dst, subject)
-        verb = "would move" if self.dry_run else "moved"
-        self._line(f"{self.current_step}: {verb} {src} to {dst}")
-
-    def note(self, message: str) -> None:
-        super().note(message)
-        self._line(message)
-
-    def planned(self, kind: str, text: str) -> None:
-        super().planned(kind, text)
-        if self.show_plan:
-            head = {"sql": f"-- {self.current_step}", "duckdb": LOCAL_SQL_HEAD}.get(kind)
-            print(
-                f"{head}\n{text};\n" if head else f"-- would {text}\n",
-                file=self.plan_stream,
-                flush=True,
-            )
-
-    def finish(self, error: str | None = None) -> None:
-        super().finish(error)
-        if self.steps:
-            self._line(self.closing_line(error))
-
-
-@dataclass
-class RichReporter(Reporter):
-    """A live display at a terminal (stderr), then the summary table and the closing line."""
-
-    show_plan: bool = True
-
-    def __post_init__(self):
-        from rich.console import Console
-        from rich.live import Live
-
-        self.console = Console(stderr=True)
-        self.out = Console(soft_wrap=True)  # the plan's SQL keeps its lines, to copy as it is
-        self.live = Live(
-            console=self.console,
-            get_renderable=self._render,
-            refresh_per_second=8,
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
-        self.live.start()
-
-    def _render(self):
-        from rich.spinner import Spinner
-        from rich.table import Table
-
-        now = time.monotonic()
-        table = Table.grid(padding=(0, 2))
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ellipsis")
-        table.add_column(no_wrap=True, justify="right")
-        table.add_column(no_wrap=True, overflow="ellipsis")
-        for step in self.steps:
-            done = step.status != "running"
-            seconds = step.seconds if done else now - step.started
-            marks = {
-                "succeeded": "[green]✓[/]",
-                "planned": "[cyan]·[/]",
-                "skipped": "[yellow]–[/]",
-                "failed": "[red]✗[/]",
-            }
-            mark = marks[step.status] if done else Spinner("dots", style="cyan")
-            table.add_row(
-                mark, f"[bold]{step.step}[/] {step.detail}", f"{seconds or 0:.1f}s", step.outcome
-            )
-            for query in (q for q in self.queries if q.step == step.step):
-                finished = query.result is not None
-                seconds = query.result.seconds if finished else now - query.started
-                mark = "  " if finished else Spinner("dots", style="yellow")
-                table.add_row(
-                    mark,
-                    f"  {query.template} {_subject(query)}".rstrip(),
-                    f"{seconds:.1f}s",
-                    query.state,
-                )
-        return table
-
-    def note(self, message: str) -> None:
-        super().note(message)
-        self.console.print(f"[dim]{message}[/]", overflow="fold")
-
-    def planned(self, kind: str, text: str) -> None:
-        from rich.syntax import Syntax
-
-        super().planned(kind, text)
-        if self.show_plan:
-            head = LOCAL_SQL_HEAD if kind == "duckdb" else f"-- {self.current_step}"
-            self.out.print(f"[dim]{head}[/]")
-            if kind in ("sql", "duckdb"):  # highlighted, each line as it is: copied, it runs
-                self.out.print(Syntax(text, "sql").highlight(text + ";"), soft_wrap=True)
-            else:
-                self.out.print(f"[dim]-- would {text}[/]", soft_wrap=True)
-
-    def finish(self, error: str | None = None) -> None:
-        super().finish(error)
-        self.live.stop()
-        if not self.steps:
-            return
-        self.console.print(self.summary())
-        if self.outputs:
-            where = " in the lake" if self.root else ""
-            self.console.print(f"{'Would write' if self.dry_run else 'Files'}{where}:")
-            for o in self.outputs:
-                rows = "" if o.rows is None else f" ({o.rows:,} row{'s' if o.rows != 1 else ''})"
-                self.console.print(
-                    f"  {self.relative(o.uri)}{rows}", overflow="fold", highlight=False
-                )
-        self.console.print(self.closing_line(error), style="bold", overflow="fold")
-
-    def summary(self):
-        """The summary table: nothing in it wraps mid-word (long values end with …)."""
-        from rich import box
-        from rich.table import Table
-
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False)
-        table.add_column("step", no_wrap=True)
-        table.add_column("for", no_wrap=True, overflow="ellipsis", max_width=18)
-        table.add_column("status", no_wrap=True)
-        table.add_column("time", no_wrap=True, justify="right")
-        table.add_column("rows", no_wrap=True, justify="right")
-        table.add_column("details", overflow="fold", ratio=1)
-        colour = {"OK": "green", "SKIPPED": "yellow", "PLANNED": "cyan"}
-        for line in self.lines():
-            table.add_row(
-                line.step,
-                line.subject,
-                f"[{colour.get(line.status, 'red')}]{line.status}[/]",
-                "" if line.seconds is None else f"{line.seconds:.1f}s",
-                "" if line.rows is None else f"{line.rows:,}",
-                line.details,
-            )
-        return table
