@@ -35,9 +35,10 @@ test-airflow:  ## the example DAG run by a real Airflow (`airflow dags test`), i
 bench: $(STAMP)  ## the benchmarks (not part of make test)
 	$(PYTHON) bench/run.py
 
-lint: $(STAMP)  ## ruff check and format check
+lint: $(STAMP)  ## ruff check and format check, mypy (mypy.ini)
 	$(VENV)/bin/ruff check elt_cli tests bench examples
 	$(VENV)/bin/ruff format --check elt_cli tests bench examples
+	$(VENV)/bin/mypy elt_cli
 
 clean:  ## remove the venvs and the local lake
 	rm -rf $(VENV) $(AIRFLOW_VENV) lake

@@ -97,7 +97,7 @@ def supertype(a: exp.DataType | None, b: exp.DataType | None) -> exp.DataType | 
 
 def arithmetic(kind: str, a: exp.DataType | None, b: exp.DataType | None) -> exp.DataType | None:
     """The type of `a <op> b` for op in add, subtract, multiply, divide, modulus."""
-    if not known(a) or not known(b):
+    if a is None or b is None or not known(a) or not known(b):
         return None
     if is_integer(a) and is_integer(b):
         return supertype(a, b)
@@ -266,7 +266,7 @@ def _anonymous(self, e):
     return _set(self, e, exp.DataType.build(found) if found else None)
 
 
-METADATA = {
+METADATA: dict[type[exp.Expr], dict] = {
     **PRESTO,
     exp.Literal: {"annotator": _literal},
     exp.Add: {"annotator": _binary("add")},

@@ -8,12 +8,17 @@ would run (move finds the file export would have written).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
+from elt_cli.statements import QueryState
+from elt_cli.storage import Storage
 
 
 class DryRunStorage:
-    def __init__(self, storage, reporter):
+    def __init__(self, storage: Storage, reporter):
         self.storage, self.reporter = storage, reporter
+        self.may_delete = storage.may_delete
         self.written: set[str] = set()
         self.deleted: list[str] = []
 
@@ -29,7 +34,7 @@ class DryRunStorage:
         return self.storage.fingerprint(prefix)
 
     def delete_prefix(self, prefix: str) -> int:
-        if not self.storage.may_delete(prefix):  # the same refusal a real run would meet
+        if not self.may_delete(prefix):  # the same refusal a real run would meet
             return self.storage.delete_prefix(prefix)
         files = self.list_files(prefix)
         if files:
@@ -49,6 +54,9 @@ class DryRunStorage:
     def write_text(self, uri: str, text: str) -> None:
         """elt's own run record: read for the plan, never written by it."""
 
+    def put_file(self, local_path: Path, uri: str) -> None:
+        self.write(uri)
+
     def write(self, uri: str) -> None:
         self.reporter.planned("storage", f"write {uri}")
         self.written.add(uri)
@@ -58,7 +66,7 @@ class DryRunEngine(Engine):
     def __init__(self, engine: Engine, storage: DryRunStorage, reporter, local_sql: bool = False):
         self.engine, self.storage, self.reporter = engine, storage, reporter
         # `--dry-run --debug` on the local engine: also the DuckDB SQL it would run
-        self.local_sql = local_sql and hasattr(engine, "duckdb_sql")
+        self.local_sql = local_sql
         self.name = engine.name
         self.created_database = False
         self.planned: dict[str, bool] = {}  # tables the plan creates (True) or drops (False)
@@ -99,7 +107,9 @@ class DryRunEngine(Engine):
             elif statement.drops:
                 self.planned[statement.drops] = False
             results.append(
-                QueryResult(statement.template, statement.subject, state="PLANNED", rows=None)
+                QueryResult(
+                    statement.template, statement.subject, state=QueryState.PLANNED, rows=None
+                )
             )
         return results
 

@@ -348,25 +348,23 @@ def _missing(toml, index: int, name: str, file: SqlFile, value) -> tuple:
     columns = {
         c.name.lower(): c for c in sql.raw_columns(str(file.path), render(file.text, values))
     }
-    pairs = (
-        [("", markers(value, ""))]
-        if isinstance(value, list)
-        else [(str(c).lower(), markers(m, f".{c}")) for c, m in value.items()]
-        if isinstance(value, dict)
-        else markers(value, "")
-    )
+    if isinstance(value, dict):
+        pairs = [(str(c).lower(), markers(m, f".{c}")) for c, m in value.items()]
+    else:
+        pairs = [("", markers(value, ""))]
     for column, _ in pairs:
         if column and column not in columns:
             raise toml.error(
                 "sources", index, "missing", _unknown("column", column, columns, f" of {name}")
             )
-    for column in columns.values() if pairs[0][0] == "" else [columns[c] for c, _ in pairs]:
-        kind = column.type.upper().split("(")[0]
-        if not column.is_text and kind not in sql.TEXT_FORMS:
+    marked = columns.values() if pairs[0][0] == "" else [columns[c] for c, _ in pairs]
+    for raw in marked:
+        kind = raw.type.upper().split("(")[0]
+        if not raw.is_text and kind not in sql.TEXT_FORMS:
             raise toml.error(
                 "sources", index, "missing",
                 f"missing values need a column elt can convert from text (STRING, BOOLEAN, "
-                f"INT, BIGINT, DOUBLE); {column.name} is {column.type}: declare it STRING and "
+                f"INT, BIGINT, DOUBLE); {raw.name} is {raw.type}: declare it STRING and "
                 "convert it in the model",
             )  # fmt: skip
     return tuple(pairs)

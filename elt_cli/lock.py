@@ -16,6 +16,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from elt_cli.errors import EltError
 
@@ -60,7 +61,7 @@ def _alive(pid: int) -> bool:
 class LocalLock:
     def __init__(self, path: Path, what: str):
         self.path, self.what = path, what
-        self.file = None
+        self.file: TextIO | None = None
 
     def acquire(self, wait: float, sleep=time.sleep) -> None:
         import fcntl

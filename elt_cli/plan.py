@@ -49,8 +49,8 @@ class Output:
     @property
     def values(self) -> dict[str, str]:
         """The parameter value it is for, as {name: value}, or {}."""
-        per = self.build.model.per
-        return {per: self.build.value} if per else {}
+        per, value = self.build.model.per, self.build.value
+        return {per: value} if per and value is not None else {}
 
 
 def parameter_values(
@@ -61,7 +61,7 @@ def parameter_values(
     give a table name of its own; repeats go."""
     values: dict[str, list[str]] = {}
     for name, parameter in spec.parameters.items():
-        option, found = parameter.option, {}
+        option, found = parameter.option, dict[str, str]()
         for value in given.get(name, []):
             if not value.strip() or len(value) > MAX_TEXT:
                 raise BadInput(
@@ -87,7 +87,7 @@ def parameter_values(
         values[name] = list(found.values())
     for model in spec.models:
         for value in values.get(model.per, []) if model.per else []:
-            table = expand(model.table, "", "", {model.per: value})
+            table = expand(model.table, "", "", {str(model.per): value})
             if table[:1].isdigit():
                 raise BadInput(
                     f"{model.per} {value!r} gives table name {table!r}, which must not start "
@@ -127,7 +127,10 @@ def final_patterns(spec: JobSpec, settings: Settings, values: dict[str, list[str
                 pattern = re.sub(rf"{{{per}(_slug)?}}", "*", pattern)
                 value = None
             path = expand(
-                pattern, settings.source_prefix, settings.database, {per: value} if value else {}
+                pattern,
+                settings.source_prefix,
+                settings.database,
+                {per: value} if per and value else {},
             )
             finals.append(join(settings.lake, path))
     return finals
@@ -274,7 +277,7 @@ class Plan:
                         parts += [fingerprints[name], self.raw_ddl(self.spec.sources[name])]
                     else:
                         read = self.spec.model(name)
-                        values = {read.per: b.value} if read.per else {}
+                        values = {read.per: b.value} if read.per and b.value is not None else {}
                         parts.append(digests[self.expand(read.table, values)])
                 digests[b.table] = digest(*parts)
         return digests

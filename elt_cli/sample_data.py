@@ -116,7 +116,11 @@ def _movies(n: int, rng: random.Random) -> tuple[list[tuple[int, str, str]], lis
     """Return (rows, rating lookup table of movieIds, unknown movieIds)."""
     specials = SPECIALS[: max(n, 0)]
     slots = dict(zip(sorted(rng.sample(range(n), len(specials))), specials, strict=True))
-    rows, rated, weights, ghosts, mid = [], [], [], [], 0
+    rows: list[tuple[int, str, str]] = []
+    rated: list[int] = []
+    weights: list[float] = []
+    ghosts: list[int] = []
+    mid = 0
     for pos in range(n):
         step = 1 if pos == 0 or rng.random() < 0.9 else rng.randint(2, 40)
         if step > 1 and len(ghosts) < 50:
@@ -248,8 +252,8 @@ def write_sample_data(
             what = f"{movies:,} films and {ratings:,} ratings"
             targets = [locations["movies"] + "movies.csv", locations["ratings"] + "ratings.csv"]
             # a local lake gets the files written in place (each atomically); S3 an upload
-            paths = tuple(Path(t) for t in targets) if local else None
-            copies = [(None, t) for t in targets]
+            paths = (Path(targets[0]), Path(targets[1])) if local else None
+            copies: list[tuple[Path | None, str]] = [(None, t) for t in targets]
         else:
             folder = spec.folder / spec.sample["folder"]
             copies = [
@@ -269,7 +273,7 @@ def write_sample_data(
             copies = (
                 [(None, t) for t in targets]
                 if local
-                else list(zip(made.paths, targets, strict=True))
+                else [(path, t) for path, t in zip(made.paths, targets, strict=True)]
             )
         for path, target in copies:
             if path is None:

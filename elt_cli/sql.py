@@ -211,6 +211,7 @@ def resolve(
             continue
         reads.append(table.name)
         bad = _malformed(columns)
+        keep: exp.Expr
         if skip_bad_rows:
             keep = exp.not_(bad)
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -146,9 +147,9 @@ def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[
     return results
 
 
-def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int]]:
-    """(file, malformed rows) of the raw tables the statements read, most first; [] in a dry
-    run. On Athena this is one more scan of those tables."""
+def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int, str]]:
+    """(file, malformed rows, what is wrong with one) of the raw tables the statements read,
+    most first; [] in a dry run. On Athena this is one more scan of those tables."""
     reads = sorted({t for st in statements for t in st.reads})
     counts = job.engine.query_many(
         [
@@ -177,7 +178,8 @@ def values_in_data(job: Job, parameter: str, subject: str = "") -> list[tuple[st
     spec = job.spec
     listing = spec.parameters[parameter]
     unbuilt = job.stale_models(r for r in listing.reads if r not in spec.sources)
-    select, reads = job.select(listing.values, None, None, unbuilt)
+    assert listing.values is not None  # the callers ask only of parameters with one
+    select, reads = job.select(listing.values, None, None, frozenset(unbuilt))
     statement = Statement(f"list_{listing.plural}", select, subject, reads=reads)
     (result,) = read_raw(job, [statement], rows=True)
     rows = result.rows
@@ -418,7 +420,8 @@ def run(job: Job) -> list[str]:
     checked = check_values_early(job)
     journal = job.journal
     outputs = job.outputs()
-    plan = [
+    chain = ""
+    plan: list[tuple[str, list[str], Callable[[], Any]]] = [
         ("ensure-db", [sql.create_database(job.database)], lambda: ensure_db(job)),
         (
             "create-tables",
@@ -433,7 +436,8 @@ def run(job: Job) -> list[str]:
         ("export", [job.export_select(o) for o in outputs], lambda: export(job)),
         ("move", [job.final_file(o) for o in outputs], lambda: move(job)),
     ]
-    chain, must_run, finals = "", False, [job.final_file(o) for o in outputs]
+    chain, must_run = "", False
+    finals: list[str] = [job.final_file(o) for o in outputs]
     for step, parts, action in plan:
         chain = digest(chain, *parts)
         if not must_run and journal and journal.done(step, chain):
@@ -442,7 +446,7 @@ def run(job: Job) -> list[str]:
         must_run = True
         result = action()
         if step == "move":
-            finals = result
+            finals = list(result)
         if journal:
             journal.finished(step, chain)
     return finals
@@ -462,8 +466,8 @@ def _build_recorded(job: Job, build_digest: str, checked: set[str]) -> None:
             for b in job.builds(m)
             if not job.current(b.table, job.digests[b.table])
         ]
-        statements = _build_statements(job, pending, journal.version)
-        if all(_resumable(job, st) for st in statements):
+        statements = _build_statements(job, pending, journal.version or "")
+        if journal.version and all(_resumable(job, journal, st) for st in statements):
             version = journal.version
     version = version or new_version()
     if journal:
@@ -471,8 +475,8 @@ def _build_recorded(job: Job, build_digest: str, checked: set[str]) -> None:
     build(job, version, checked)
 
 
-def _resumable(job: Job, statement: Statement) -> bool:
+def _resumable(job: Job, journal: Journal, statement: Statement) -> bool:
     if job.engine.reattachable(statement):
         return True
     location = job.layout.table_data(*version_of(statement.creates))
-    return not job.journal.query_for(statement.sql) and not job.storage.list_files(location)
+    return not journal.query_for(statement.sql) and not job.storage.list_files(location)

@@ -13,6 +13,10 @@ from elt_cli.errors import BadInput, TemplateError
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 MAX_IDENTIFIER = 128  # Glue allows 255; Athena table names in DML are happier shorter
 MAX_TEXT = 256
+_PLACEHOLDER = (
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}"
+    r"|(?P<named>(?!))|(?P<invalid>(?!)))"
+)
 
 
 def identifier(value: str, what: str = "name") -> str:
@@ -56,10 +60,8 @@ def slug(genre: str) -> str:
 
 class SqlTemplate(string.Template):
     # Only ${name} is a placeholder, so Athena's "$path" and "$bucket" columns stay as written.
-    pattern = (
-        r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}"
-        r"|(?P<named>(?!))|(?P<invalid>(?!)))"
-    )
+    # (a text, which string.Template compiles)
+    pattern = _PLACEHOLDER  # type: ignore[assignment]
 
 
 def render(

@@ -174,7 +174,7 @@ def check_select(spec: JobSpec, file: SqlFile, tables: Tables, names_columns: bo
     if names_columns:
         _check_named(file, tree)
     _check_group_by_aliases(file, tree, tables, text)
-    schema = {DATABASE: {t: _schema_columns(cs) for t, cs in tables.items()}}
+    schema: dict[str, object] = {DATABASE: {t: _schema_columns(cs) for t, cs in tables.items()}}
     if any(t.name and t.db and t.db != DATABASE for t in tree.find_all(exp.Table)):
         return [Column(s.alias_or_name, None) for s in tree.selects]  # another database's
     try:
@@ -202,18 +202,18 @@ def check_select(spec: JobSpec, file: SqlFile, tables: Tables, names_columns: bo
         athena_types.annotate(qualified, schema)
     except SqlglotError:
         return [Column(s.alias_or_name, None) for s in qualified.selects]
-    columns = [Column(name, t) for name, t in athena_types.output_types(qualified)]
+    made = [Column(name, t) for name, t in athena_types.output_types(qualified)]
     if names_columns:
         seen: set[str] = set()
-        for column, projection in zip(columns, qualified.selects, strict=True):
-            if column.name.lower() in seen:
+        for output, projection in zip(made, qualified.selects, strict=True):
+            if output.name.lower() in seen:
                 raise TemplateError(
-                    f"{_at(file, _first_column(projection) or projection, column.name)}: two "
-                    f"columns are named {column.name}: a table (and a file's header) needs a "
+                    f"{_at(file, _first_column(projection) or projection, output.name)}: two "
+                    f"columns are named {output.name}: a table (and a file's header) needs a "
                     "name of its own for each; give one another alias"
                 )
-            seen.add(column.name.lower())
-    return columns
+            seen.add(output.name.lower())
+    return made
 
 
 def _schema_columns(columns: list[Column]) -> dict[str, str]:

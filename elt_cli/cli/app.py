@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from elt_cli.api import Elt, Result
+from elt_cli.config import Settings
+from elt_cli.job import JobSpec
 from elt_cli.report import PlainReporter, Reporter, RichReporter
 
 
@@ -26,11 +28,11 @@ class App:
         return self.elt.reporter
 
     @property
-    def spec(self):
+    def spec(self) -> JobSpec:
         return self.elt.spec
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.elt.settings
 
     def echo(self, text: str) -> None:

@@ -38,7 +38,7 @@ def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **va
       elt --json run --genre Sci-Fi | jq .total
       elt --queries examples/webshop check   # check a job without running it
     """
-    sources = {k: SOURCE_NAMES.get(ctx.get_parameter_source(k), "default") for k in values}
+    sources = {k: SOURCE_NAMES.get(ctx.get_parameter_source(k), "default") for k in values}  # type: ignore[arg-type]
     queries = values.pop("queries")
     try:
         elt = Elt(queries, dry_run=dry_run, sources=sources, debug=debug, **values)

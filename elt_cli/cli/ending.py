@@ -104,7 +104,7 @@ def _global_option_misplaced(
     options = {o: p for p in group.params for o in p.opts + p.secondary_opts}
     if exc.option_name not in options or exc.ctx is None or exc.ctx.parent is None:
         return None
-    command = exc.ctx.info_name
+    command = exc.ctx.info_name or ""
     at = argv.index(command)
     before, after, moved = argv[:at], [], []
     rest = iter(argv[at + 1 :])
@@ -130,6 +130,7 @@ def _bad_value(exc: click.BadParameter) -> BadInput | None:
     if param is None or ctx is None or not param.name:
         return None
     source = ctx.get_parameter_source(param.name)
+    value: Any
     if source == click.core.ParameterSource.ENVIRONMENT:
         value = os.environ.get(str(param.envvar), "")
         where = f"{param.envvar}={value}"
@@ -139,7 +140,7 @@ def _bad_value(exc: click.BadParameter) -> BadInput | None:
     else:
         return None
     try:
-        float(value)  # type: ignore[arg-type]
+        float(value)
         reason = re.sub(r"^\S+ (is not)", r"\1", exc.message).rstrip(".")
     except (TypeError, ValueError):
         reason = "is not a number" if isinstance(param.type, click.FloatRange) else exc.message

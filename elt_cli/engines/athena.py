@@ -292,7 +292,7 @@ class AthenaEngine(Engine):
 
     def query_many(self, statements: list[Statement]) -> list[QueryResult]:
         return [
-            dataclasses.replace(r, rows=self._rows(r.query_id))
+            dataclasses.replace(r, rows=self._rows(r.query_id or ""))
             for r in self.execute_many(statements)
         ]
 
@@ -312,7 +312,7 @@ class AthenaEngine(Engine):
                 self.storage.download(result.output_location, downloaded)
                 rows = csvform.from_result_file(downloaded, out)
             else:
-                pages = self._pages(result.query_id)
+                pages = self._pages(result.query_id or "")
                 header, *first = next(pages)  # the first row of a SELECT's result is its header
                 rows = csvform.from_rows(list(header), itertools.chain(first, *pages), out)
             self.storage.put_file(out, dest)

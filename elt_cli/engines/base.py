@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 from elt_cli.report import Reporter
 from elt_cli.statements import QueryResult, Statement, TableInfo
+
+if TYPE_CHECKING:
+    from elt_cli.journal import Journal
 
 __all__ = ["Engine", "QueryResult", "Statement", "TableInfo"]
 
@@ -15,10 +19,14 @@ class Engine(ABC):
 
     name: str
     reporter: Reporter  # the CLI sets the one it shows progress with
-    journal = None  # `run` sets its Journal: query ids are recorded as soon as they exist
-    # False where the engine picks where a CTAS writes (an Athena workgroup that enforces its
-    # settings refuses an external_location); the catalog then says where each table is.
-    places_tables = True
+    journal: Journal | None = None  # `run` sets it: query ids are recorded as soon as they exist
+
+    @property
+    def places_tables(self) -> bool:
+        """False where the engine picks where a CTAS writes (an Athena workgroup that enforces
+        its settings refuses an external_location); the catalog then says where each table
+        is."""
+        return True
 
     def __init__(self) -> None:
         self.reporter = Reporter()
@@ -73,6 +81,10 @@ class Engine(ABC):
         """Refuse, before anything runs, templates this engine could not run. `statements`
         gives the job's statements, {file: SQL}, rendered with sample values (only when
         called: rendering them costs)."""
+
+    def duckdb_sql(self, label: str, sql: str) -> str:
+        """The SQL the engine runs for a statement, where it is not the statement itself."""
+        return ""
 
     def untwinned(self, statements) -> list[str]:
         """The functions the job calls that this engine cannot run (`file: name()` each)."""

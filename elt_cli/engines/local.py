@@ -21,6 +21,7 @@ from elt_cli.engines import rawfiles, twin
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import MalformedRows, QueryFailed, StepFailed, TemplateError, Terminated
 from elt_cli.sql import EXTRA_COLUMN, parse
+from elt_cli.statements import QueryState
 from elt_cli.storage.local import LocalStorage
 from elt_cli.templates import quoted_name, sql_string
 
@@ -290,7 +291,7 @@ class LocalEngine(Engine):
             interrupted = signals.received()
             if interrupted is None and isinstance(exc, (KeyboardInterrupt, Terminated)):
                 interrupted = exc
-            state = "INTERRUPTED" if interrupted else "FAILED"
+            state = QueryState.INTERRUPTED if interrupted else QueryState.FAILED
             seconds = time.monotonic() - started
             self.reporter.query_finished(
                 record, QueryResult(statement.template, statement.subject, state, seconds=seconds)

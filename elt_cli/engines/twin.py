@@ -226,7 +226,9 @@ def translate(query: exp.Query, schema: dict, pretty: bool = False) -> Translati
         )
         athena_types.annotate(tree, schema)
     except SqlglotError:
-        unknown = [(s.alias_or_name, None) for s in query.selects]
+        unknown: list[tuple[str, exp.DataType | None]] = [
+            (s.alias_or_name, None) for s in query.selects
+        ]
         return Translation(query.sql("duckdb", pretty=pretty), unknown)
     columns = athena_types.output_types(tree)
     for node in reversed(list(tree.walk())):  # children before their parents
@@ -237,7 +239,7 @@ def translate(query: exp.Query, schema: dict, pretty: bool = False) -> Translati
 
 def duckdb_type(t: exp.DataType | None) -> exp.DataType | None:
     """The DuckDB type that holds Athena's `t` (None: leave DuckDB's own)."""
-    if not known(t):
+    if t is None or not known(t):
         return None
     if t.this == T.TIMESTAMP:  # Athena's TIMESTAMP has milliseconds
         return exp.DataType.build("TIMESTAMP_MS", dialect="duckdb")
@@ -279,7 +281,7 @@ def _power_of_ten(n: int) -> exp.Expr:
 
 def _from_unscaled(unscaled: exp.Expr, scale: int, t: exp.DataType) -> exp.Expr:
     """A DECIMAL of `t` from its digits at `scale` (HUGEINT), exactly."""
-    value = exp.cast(unscaled, exp.DataType.build("DECIMAL(38, 0)"))
+    value: exp.Expr = exp.cast(unscaled, exp.DataType.build("DECIMAL(38, 0)"))
     if scale:
         step = exp.Literal.number("0." + "0" * (scale - 1) + "1")
         value = exp.Mul(this=value, expression=step)
@@ -288,7 +290,7 @@ def _from_unscaled(unscaled: exp.Expr, scale: int, t: exp.DataType) -> exp.Expr:
 
 def _rewrite(node: exp.Expr) -> None:
     t = node.type
-    handler = _REWRITES.get(type(node))
+    handler = _REWRITES.get(type(node))  # type: ignore[arg-type]
     if handler is not None:
         handler(node, t)
 
@@ -360,7 +362,7 @@ def _when(condition: exp.Expr, value: exp.Expr, otherwise: exp.Expr | None = Non
 def _cast(node: exp.Expr, t) -> None:
     """CAST and TRY_CAST as Trino does them (DoubleOperators, VarcharOperators, DecimalCasts)."""
     source, value = node.this.type, node.this
-    converted = None
+    converted: exp.Expr | None = None
     if is_type(t, T.VARCHAR, T.TEXT):
         if is_type(source, T.DOUBLE, T.FLOAT):
             converted = _call("elt_double_varchar", value)

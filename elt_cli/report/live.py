@@ -56,7 +56,7 @@ class RichReporter(Reporter):
             )
             for query in (q for q in self.queries if q.step == step.step):
                 finished = query.result is not None
-                seconds = query.result.seconds if finished else now - query.started
+                seconds = query.result.seconds if query.result else now - query.started
                 mark = "  " if finished else Spinner("dots", style="yellow")
                 table.add_row(
                     mark,

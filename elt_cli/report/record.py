@@ -133,7 +133,7 @@ class Reporter:
         """A status check saw `state`; True when it changed."""
         for record in self.queries:
             if record.query_id == query_id and record.state != state:
-                record.state = state
+                record.state = QueryState(state)
                 return True
         return False
 
