@@ -8,15 +8,15 @@ GENRE  ?= Sci-Fi
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW      := apache-airflow==3.3.2
 
-.PHONY: help run test test-airflow bench lint clean
+.PHONY: help run test test-fast test-airflow bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+	$(PYTHON) -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 run: $(STAMP)  ## sample data into ./lake if it has none, then `elt run --genre Sci-Fi` locally
@@ -25,6 +25,9 @@ run: $(STAMP)  ## sample data into ./lake if it has none, then `elt run --genre 
 
 test: $(STAMP)  ## the test suite, on every core (pytest-xdist)
 	$(PYTHON) -m pytest -q -n auto
+
+test-fast: $(STAMP)  ## the suite without the slow tests (real processes, signals, waits)
+	$(PYTHON) -m pytest -q -n auto -m "not slow"
 
 test-airflow:  ## the example DAG run by a real Airflow (`airflow dags test`), in its own venv
 	test -x $(AIRFLOW_VENV)/bin/python || python3 -m venv $(AIRFLOW_VENV)

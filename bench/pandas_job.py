@@ -2,7 +2,7 @@
 
     bench/data/venv-pandas/bin/python bench/pandas_job.py MOVIES_CSV RATINGS_CSV GENRE OUT_CSV
 
-read_csv, merge, groupby, to_csv; the output contract is DESIGN.md's (same as elt's).
+read_csv, merge, groupby, to_csv; the output contract is docs/DESIGN.md's (same as elt's).
 """
 
 import sys

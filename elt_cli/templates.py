@@ -54,7 +54,7 @@ def location_literal(uri: str) -> str:
 
 
 def slug(genre: str) -> str:
-    """`Sci-Fi` -> `sci_fi`, `(no genres listed)` -> `no_genres_listed` (DESIGN.md)."""
+    """`Sci-Fi` -> `sci_fi`, `(no genres listed)` -> `no_genres_listed` (docs/DESIGN.md)."""
     return re.sub(r"[^a-z0-9]+", "_", genre.lower()).strip("_")
 
 

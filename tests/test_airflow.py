@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, expected_subset, make_lake, read_output
+from support.data import AWKWARD_MOVIES, AWKWARD_RATINGS, expected_subset, make_lake, read_output
 
 from elt_cli.cli import cli
 

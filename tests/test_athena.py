@@ -10,14 +10,9 @@ import sys
 import time
 
 import pytest
-from conftest import (
-    AWKWARD_MOVIES,
-    AWKWARD_RATINGS,
-    csv_bytes,
-    expected_subset,
-    make_lake,
-    replay_on_duckdb,
-)
+from support import last_line
+from support.data import AWKWARD_MOVIES, AWKWARD_RATINGS, csv_bytes, expected_subset, make_lake
+from support.processes import replay_on_duckdb
 
 HEADER = ["movie_id", "title", "year", "avg_rating", "num_ratings"]
 GENRE_ROWS = [["genre", "films"], ["Comedy", "4"], ["Horror", "1"], ["Sci-Fi", "10"]]
@@ -49,10 +44,6 @@ def athena_results(aws, tmp_path):
 
 def one_line(sql: str) -> str:
     return re.sub(r" \)", ")", re.sub(r"\( ", "(", " ".join(sql.split())))
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
 
 
 GUARD = (
@@ -174,6 +165,7 @@ def test_a_query_that_goes_back_from_running_to_queued_is_checked_on(elt, aws):
     assert states == ["QUEUED", "RUNNING", "QUEUED", "RUNNING", "SUCCEEDED"]
 
 
+@pytest.mark.slow
 def test_genres_are_built_by_queries_started_together_and_checked_together(
     elt, s3_lake, athena_results
 ):
@@ -362,6 +354,7 @@ def test_move_keeps_the_old_file_when_the_copy_fails(elt, s3_lake, athena_result
     assert aws.keys("export/sci_fi/") == ["export/sci_fi/sci_fi.csv"]
 
 
+@pytest.mark.slow
 def test_move_checks_the_copy_is_whole_before_it_deletes_the_export(elt, s3_lake, athena_results):
     aws = athena_results
     assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
@@ -397,6 +390,7 @@ def test_results_go_where_results_says(elt, s3_lake, athena_results, how):
     assert aws.get(FINAL_KEY) == csv_bytes(aws.results[1][1])  # the export was read from there
 
 
+@pytest.mark.slow
 def test_an_unchanged_rerun_on_athena_skips_the_build_and_its_scan(elt, s3_lake, athena_results):
     aws = athena_results
     aws.results = [aws.results[0], *aws.results]  # the genre check before the second run
@@ -482,6 +476,7 @@ def test_cancelled_queries_are_billed_and_failed_ones_are_not(elt, s3_lake, athe
     ("signum", "code", "word"),
     [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
 )
+@pytest.mark.slow
 def test_signal_stops_every_running_query(aws, tmp_path, signum, code, word):
     aws.query_time(60)
     process = subprocess.Popen(
@@ -594,6 +589,7 @@ def test_the_sql_athena_is_sent_computes_the_contract(elt, s3_lake, athena_resul
     assert rows == expected
 
 
+@pytest.mark.slow
 def test_a_run_with_four_genres_reads_the_raw_files_in_one_query(elt, s3_lake, aws):
     """The raw CSVs are scanned once per run however many genres: movie_ratings reads them,
     and the genre check and every subset read movie_ratings."""

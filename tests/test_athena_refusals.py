@@ -8,13 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_lake, snapshot
+from support import last_line
+from support.data import make_lake, snapshot
 
 from elt_cli.templates import packaged_queries
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
 
 
 @pytest.fixture
@@ -167,6 +164,7 @@ def test_a_genre_that_is_a_reserved_word_runs_locally(elt, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_every_statement_quotes_a_reserved_name_on_athena(elt, aws, tmp_path):
     """Athena refuses an unquoted reserved word (moto here refuses it as Athena does): the
     view, the drops, everything elt writes quotes `order` where Athena needs it."""

@@ -13,16 +13,9 @@ import time
 
 import duckdb
 import pytest
-from conftest import (
-    AWKWARD_MOVIES,
-    AWKWARD_RATINGS,
-    csv_bytes,
-    elt_process,
-    expected_subset,
-    kill_at,
-    make_lake,
-    start_elt,
-)
+from support import last_line
+from support.data import AWKWARD_MOVIES, AWKWARD_RATINGS, csv_bytes, expected_subset, make_lake
+from support.processes import elt_process, kill_at, start_elt
 
 HEADER = ["movie_id", "title", "year", "avg_rating", "num_ratings"]
 FINAL_KEY = "movielens/sci_fi/sci_fi-movies.csv"
@@ -31,10 +24,6 @@ RAW_CTAS = "CREATE TABLE movielens_elt.movie_ratings__"  # the one query reading
 DROP_STAGING = "DROP TABLE IF EXISTS movielens_elt.sci_fi__"
 EXPORT = "SELECT movie_id, title, year"
 GENRES = ("SELECT genre", [["genre", "films"], ["Sci-Fi", "10"]])
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
 
 
 def rows_of(lake, genre="Sci-Fi") -> list[list[str | None]]:
@@ -76,6 +65,7 @@ def new_ratings(aws, n: int) -> None:
 # -- 2. workgroups that enforce their configuration --------------------------------------------
 
 
+@pytest.mark.slow
 def test_enforcing_workgroup_gets_no_external_location_and_clean_up_goes_through_glue(
     elt, s3_lake, results
 ):
@@ -156,6 +146,7 @@ def test_sigterm_during_a_ctas_stops_it_and_sees_it_final_before_any_clean_up(
 
 
 @pytest.mark.parametrize("journal_lost", [False, True], ids=["query-recorded", "query-unrecorded"])
+@pytest.mark.slow
 def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(
     aws, s3_lake, tmp_path, journal_lost
 ):
@@ -184,6 +175,7 @@ def test_a_cancelled_ctas_leaves_files_that_never_fail_the_next_run(
     assert not set(leftovers) & set(aws.keys("tables/"))  # cleaned up by the plain run
 
 
+@pytest.mark.slow
 def test_resume_reattaches_to_the_raw_scan_the_killed_run_left_running(elt, s3_lake, results):
     """kill -9 while the one query that reads the raw files runs: --resume waits for that
     query instead of paying for the scan again, and builds the rest in its version."""
@@ -207,6 +199,7 @@ def kill_after_the_build(s3_lake) -> None:
     assert kill_at(process, "subset [Sci-Fi] SUCCEEDED")
 
 
+@pytest.mark.slow
 def test_resume_does_not_reattach_to_a_ctas_whose_table_was_dropped(elt, s3_lake, results):
     aws = results
     aws.results = [GENRES, GENRES, *aws.results]
@@ -219,6 +212,7 @@ def test_resume_does_not_reattach_to_a_ctas_whose_table_was_dropped(elt, s3_lake
     assert view_target(aws) in aws.glue_tables() and view_target(aws) != killed
 
 
+@pytest.mark.slow
 def test_resume_does_not_reattach_to_a_build_of_older_raw_files(elt, s3_lake, results):
     aws = results
     aws.results = [GENRES, GENRES, *aws.results]
@@ -365,6 +359,7 @@ def test_a_table_named_like_the_subset_is_replaced_locally_too(elt, awkward_lake
 # -- 7. readers during a rebuild keep the previous version -------------------------------------
 
 
+@pytest.mark.slow
 def test_the_previous_version_is_kept_until_the_next_successful_build(elt, s3_lake, results):
     aws = results
     published = []
@@ -419,6 +414,7 @@ def test_an_unknown_workgroup_is_bad_input(elt, s3_lake, aws):
     assert aws.queries() == []
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_build_on_s3_then_a_plain_rerun(elt, s3_lake, results, expected):
     """The killed run leaves its lock (its pid is dead on this host: taken over), a CTAS
     still running and its files; a plain re-run completes and clears what was left."""

@@ -7,13 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from support import last_line
 
 from elt_cli.cli import cli
 from elt_cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
 
 
 def settings_of(result) -> dict[str, tuple[str, str]]:
@@ -218,7 +215,7 @@ def test_timeout_poll_max_and_wait_lock_come_from_the_environment(elt, awkward_l
 
 
 def test_no_progress_at_a_terminal_gives_the_plain_log(awkward_lake, tmp_path):
-    from conftest import elt_in_terminal
+    from support.processes import elt_in_terminal
 
     code, text = elt_in_terminal("--lake", awkward_lake, "--no-progress", "ensure-db", cwd=tmp_path)
     assert code == 0

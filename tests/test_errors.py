@@ -5,11 +5,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import snapshot
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
+from support import last_line
+from support.data import snapshot
 
 
 def assert_unchanged_error(elt, lake, args, code, message):

@@ -14,6 +14,7 @@ import json
 
 import boto3
 import pytest
+from support import last_line
 
 FINAL_KEY = "movielens/sci_fi/sci_fi-movies.csv"
 HEADER = ["movie_id", "title", "year", "avg_rating", "num_ratings"]
@@ -28,10 +29,6 @@ S3_STATEMENTS = [
     "S3QueryResults",
     "S3FinalFiles",
 ]
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
 
 
 @contextlib.contextmanager
@@ -81,6 +78,7 @@ def user(aws, monkeypatch):
     return give
 
 
+@pytest.mark.slow
 def test_the_printed_policy_runs_sample_data_and_run_end_to_end(elt, aws, user, moto_url):
     aws.results = RESULTS
     user(for_moto(printed_policy(elt, "--sample-data")))
@@ -106,6 +104,7 @@ def test_a_wrong_secret_is_refused(elt, aws, user, moto_url, monkeypatch):
 
 
 @pytest.mark.parametrize("missing", S3_STATEMENTS)
+@pytest.mark.slow
 def test_each_s3_statement_is_needed_and_its_absence_is_one_clean_line(
     elt, s3_lake, aws, user, moto_url, missing
 ):

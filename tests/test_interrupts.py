@@ -15,9 +15,8 @@ import sys
 import time
 
 import pytest
-from conftest import AWKWARD_MOVIES, AWKWARD_RATINGS, make_lake, slow_build, snapshot
-
-FINAL = "movielens/sci_fi/sci_fi-movies.csv"
+from support.data import AWKWARD_MOVIES, AWKWARD_RATINGS, make_lake, snapshot
+from support.processes import slow_build
 
 
 @pytest.fixture
@@ -40,6 +39,7 @@ def env() -> dict:
     ("signum", "code", "word"),
     [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
 )
+@pytest.mark.slow
 def test_a_signal_during_a_local_query_exits_with_its_code_and_discards_the_build(
     built_lake, slow_queries, tmp_path, signum, code, word
 ):
@@ -69,6 +69,7 @@ def test_a_signal_during_a_local_query_exits_with_its_code_and_discards_the_buil
     assert not (lake / "_elt/movielens_elt/lock").exists()  # the lock was released
 
 
+@pytest.mark.slow
 def test_the_live_view_shows_a_long_local_query_running(built_lake, slow_queries, tmp_path):
     """At a terminal (a pseudo-terminal of 80 x 24 here) the live view shows the query with
     its state while it runs; Ctrl-C then stops it with 130."""

@@ -7,17 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import snapshot
+from support import last_line
+from support.data import snapshot
 
 from elt_cli.errors import BadInput
 from elt_cli.layout import Layout
 from elt_cli.templates import identifier, packaged_queries, render, slug, sql_string
 
 WEBSHOP = Path(__file__).parent.parent / "examples" / "webshop"
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("folder", [packaged_queries(), WEBSHOP], ids=["movielens", "webshop"])

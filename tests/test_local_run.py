@@ -1,4 +1,4 @@
-"""The workflow on the embedded engine: outputs against the contract of DESIGN.md."""
+"""The workflow on the embedded engine: outputs against the contract of docs/DESIGN.md."""
 
 from __future__ import annotations
 
@@ -8,22 +8,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import (
+from support import FINAL
+from support.data import (
     AWKWARD_MOVIES,
     AWKWARD_RATINGS,
     MOVIES_HEADER,
     RATINGS_HEADER,
-    elt_process,
     expected_subset,
     make_lake,
     read_output,
     snapshot,
     write_csv,
 )
+from support.processes import elt_process
 
 from elt_cli.templates import packaged_queries
-
-FINAL = "movielens/sci_fi/sci_fi-movies.csv"
 
 
 def test_run_handles_every_awkward_input(elt, awkward_lake):
@@ -93,6 +92,7 @@ def test_matches_independent_computation_on_sample_data(elt, tmp_path):
         assert rows == expected_subset(lake, genre)
 
 
+@pytest.mark.slow
 def test_steps_one_by_one_in_separate_processes_equal_run(tmp_path):
     one = make_lake(tmp_path / "one", AWKWARD_MOVIES, [(1, 1, 4.0), (1, 3, 3.5), (2, 9, 2.0)])
     two = tmp_path / "two"

@@ -6,12 +6,13 @@ import json
 import re
 import shutil
 
-from conftest import elt_in_terminal, elt_process, snapshot
+from support import FINAL
+from support.data import snapshot
+from support.processes import elt_in_terminal, elt_process
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
 LOG_LINE = re.compile(rf"{ISO} (?:[a-z-]+: \S.*|(?:Done in|Failed after) \d.*|Dry run: .*)")
 CLOSING = re.compile(r"Done in \d+\.\d s: 1 file written \(10 rows\), 11 queries, 0 failed")
-FINAL = "movielens/sci_fi/sci_fi-movies.csv"
 THREE = ["--genre", "Sci-Fi", "--genre", "Comedy", "--genre", "(no genres listed)"]
 
 

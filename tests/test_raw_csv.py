@@ -10,24 +10,18 @@ import shutil
 
 import pytest
 import sqlglot
-from conftest import (
+from support import FINAL, last_line
+from support.data import (
     AWKWARD_MOVIES,
     AWKWARD_RATINGS,
     MOVIES_HEADER,
     make_lake,
     read_output,
-    replay_on_duckdb,
     write_csv,
 )
+from support.processes import replay_on_duckdb
 
 from elt_cli.templates import packaged_queries
-
-FINAL = "movielens/sci_fi/sci_fi-movies.csv"
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
-
 
 # -- 9. an empty field ----------------------------------------------------------------------------
 
@@ -257,7 +251,7 @@ def test_a_line_break_inside_a_quoted_field_is_refused(elt, tmp_path):
 def test_create_tables_reads_the_serde_settings_back_from_glue(elt, s3_lake, aws, monkeypatch):
     """A silent difference between the DDL and what Glue keeps (an escape character that
     arrived as a backslash) would change every title with a backslash: create-tables fails."""
-    import moto_athena
+    from support import moto_athena
 
     original = moto_athena.AthenaRules._external_table
 

@@ -16,29 +16,21 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from conftest import (
+from support import FINAL, last_line
+from support.data import (
     AWKWARD_MOVIES,
     AWKWARD_RATINGS,
-    elt_process,
     expected_subset,
-    kill_at,
     make_lake,
     read_output,
-    slow_build,
     snapshot,
-    start_elt,
     write_csv,
 )
+from support.processes import elt_process, kill_at, slow_build, start_elt
 
 from elt_cli.errors import EltError
 from elt_cli.lock import LocalLock, S3Lock
 from elt_cli.storage.s3 import S3Storage
-
-FINAL = "movielens/sci_fi/sci_fi-movies.csv"
-
-
-def last_line(result) -> str:
-    return result.stderr.strip().splitlines()[-1]
 
 
 def derived(lake) -> dict[str, bytes]:
@@ -94,6 +86,7 @@ def big_lake(tmp_path_factory):
         "move: started",
     ],
 )
+@pytest.mark.slow
 def test_kill_9_at_any_moment_then_a_plain_rerun(big_lake, tmp_path, moment):
     lake = tmp_path / "lake"
     shutil.copytree(big_lake, lake)
@@ -199,6 +192,7 @@ def Path_queries():
     return packaged_queries()
 
 
+@pytest.mark.slow
 def test_resume_reattaches_to_the_killed_runs_athena_queries(elt, s3_lake, aws):
     assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
     aws.query_time(30)  # the killed run's queries stay QUEUED while it polls them
@@ -277,6 +271,7 @@ def test_second_local_run_exits_naming_the_holder(elt, awkward_lake):
     assert not (awkward_lake / "_elt/movielens_elt/lock").exists()  # released on the way out
 
 
+@pytest.mark.slow
 def test_a_second_local_run_gives_up_or_waits_its_turn(awkward_lake, tmp_path):
     """While one run builds (a slow build: about 2 s), a second one with --wait-lock 0 exits 1
     naming the holder; one with --wait-lock 60 starts only once the first is done."""
@@ -580,6 +575,7 @@ def test_no_secret_is_ever_printed(elt, s3_lake, aws, monkeypatch):
         assert secret not in result.output, args
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_on_an_s3_lake_take_turns(elt, s3_lake, aws):
     assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
     aws.query_time(0.2)

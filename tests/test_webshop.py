@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import csv_bytes, replay_on_duckdb, snapshot
+from support.data import csv_bytes, snapshot
+from support.processes import replay_on_duckdb
 
 WEBSHOP = Path(__file__).parent.parent / "examples" / "webshop"
 HEADER = ["rank", "customer_id", "name", "orders", "spent", "first_order", "last_order"]
