@@ -399,6 +399,7 @@ METADATA: dict[type[exp.Expr], dict] = {
     exp.Least: {"annotator": _common("this", "expressions")},
     exp.Nullif: {"annotator": _same_as()},
     exp.Window: {"annotator": _window},
+    exp.Repeat: {"annotator": _array_of("this")},
     exp.Distinct: {
         "annotator": lambda self, e: _set(self, e, e.expressions[0].type if e.expressions else None)
     },

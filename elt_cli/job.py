@@ -166,7 +166,7 @@ def load_job(folder: Path) -> JobSpec:
             f"{folder} has no {JOB_FILE}: a job folder holds {JOB_FILE} and its SQL files "
             "(see the README, 'Writing a job')"
         )
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -180,7 +180,7 @@ def load_job(folder: Path) -> JobSpec:
         file = folder / value
         if not file.is_file():
             raise toml.error(section, index, key, f"no SQL file {value} in {folder}")
-        return SqlFile(file, file.read_text(encoding="utf-8"))
+        return SqlFile(file, read_text(file))
 
     def required(section: str, index: int, table: dict, key: str):
         if key not in table:
@@ -396,6 +396,18 @@ def _ordered(models: list[Model]) -> list[Model]:
     return done
 
 
+def read_text(path: Path) -> str:
+    """A job file's text: UTF-8, a byte order mark (which some editors write) left out."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise TemplateError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}): save the file "
+            "as UTF-8"
+        ) from exc
+
+
 def sample_values(spec: JobSpec) -> dict[str, str]:
     return {n: p.example or "x" for n, p in spec.parameters.items()}
 
@@ -406,7 +418,10 @@ def _check_placeholders(file: SqlFile, allowed: set[str], spec: JobSpec) -> None
             why = f'${{{name}}} is a parameter this file is not built per (give per = "{name}")'
         else:
             known = ", ".join("${" + k + "}" for k in sorted(allowed))
-            why = f"unknown placeholder ${{{name}}} (here: {known})"
+            why = (
+                f"unknown placeholder ${{{name}}} (here: {known}; to write ${{{name}}} itself, as "
+                f"in a regexp_replace named group, write $${{{name}}})"
+            )
         raise TemplateError(f"{file.at('${' + name + '}')}: {why}")
 
 
@@ -432,16 +447,40 @@ def _parse_once(file: SqlFile, samples: tuple[tuple[str, str], ...]):
     values = {"database": "elt_db", **dict(samples)}
     text = render(file.text, values, lines_as_written=True)
     try:
-        tree = sqlglot.parse_one(text.rstrip().rstrip(";"), read="athena")
+        trees = [t for t in sqlglot.parse(text.rstrip().rstrip(";"), read="athena") if t]
     except ParseError as exc:
         error = exc.errors[0] if exc.errors else {}
         line = error.get("line", 1)
         raise TemplateError(
-            f"{file.path}:{line}: cannot be parsed as Athena SQL: {error.get('description', exc)}"
+            f"{file.path}:{line}: cannot be parsed as Athena SQL: "
+            f"{parse_error(error.get('description', str(exc)))}"
         ) from exc
+    if not trees:
+        raise TemplateError(f"{file.path}: is empty: write its SELECT")
+    if len(trees) > 1:
+        raise TemplateError(
+            f"{file.at()}: holds {len(trees)} statements: a file holds one SELECT (elt writes "
+            "the statements around it)"
+        )
+    (tree,) = trees
     if not isinstance(tree, exp.Query):
         raise TemplateError(f"{file.at()}: must be a SELECT")
     return tree, text
+
+
+def parse_error(description: str) -> str:
+    """sqlglot's words for a call with an argument missing, in a user's words."""
+    missing = re.fullmatch(
+        r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>", description
+    )
+    if missing:
+        from sqlglot import exp
+
+        func = getattr(exp, missing.group(2), None)
+        names = func.sql_names() if isinstance(func, type) and issubclass(func, exp.Func) else []
+        name = names[0].lower() if names else missing.group(2)
+        return f"{name}() is given too few arguments (see its page in Trino's documentation)"
+    return description
 
 
 def _output_columns(spec: JobSpec, file: SqlFile) -> list[str]:
@@ -454,24 +493,24 @@ def _tables_read(spec: JobSpec, file: SqlFile, per: set[str]) -> tuple[str, ...]
     from sqlglot import exp
 
     tree = _parse(spec, file)
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     known = set(spec.sources) | {m.name for m in spec.models}
     found = []
     for table in tree.find_all(exp.Table):
         if not table.name:
             continue  # UNNEST and other table functions
         if not table.db:
-            if table.name in ctes:
+            if table.name.lower() in ctes:
                 continue
             raise TemplateError(
                 f"{file.at(table.name)}: write ${{database}}.{table.name}: the job's tables are "
                 "read with their database"
             )
-        if table.db != "elt_db":
+        if table.db.lower() != "elt_db":
             continue  # a table of another database: read as it is
-        if table.name not in known:
+        if table.name.lower() not in known:  # Athena's names are case-insensitive
             raise TemplateError(f"{file.at(table.name)}: {_unknown('table', table.name, known)}")
-        found.append(table.name)
+        found.append(table.name.lower())
     return tuple(dict.fromkeys(found))
 
 

@@ -188,6 +188,10 @@ def resolve(
     counts them). Returns the SELECT and the raw tables it reads."""
     inline = inline or {}
     tree = parse(label, select)
+    for table in tree.find_all(exp.Table):  # Athena's names are case-insensitive
+        if table.db.lower() == database:
+            table.set("db", exp.to_identifier(database))
+            table.set("this", exp.to_identifier(table.name.lower()))
     inlined = True
     while inlined:  # a model not built yet is read as its SELECT (which may read another)
         inlined = False
@@ -198,6 +202,9 @@ def resolve(
     for node in tree.walk():
         node.comments = None  # the file's comments are for its readers, not Athena
     reads = []
+    # Athena's hidden "$path" is read where the job's SQL names it; a `SELECT *` of a raw table
+    # gives the declared columns only, as on Athena
+    hidden = [c.name for c in tree.find_all(exp.Column) if c.name.startswith("$")]
     for table in list(tree.find_all(exp.Table)):
         if table.db != database:
             continue
@@ -228,9 +235,37 @@ def resolve(
             exp.alias_(_converted(c), c.name, quoted=True) if c.missing else _column(c.name)
             for c in columns
         ]
-        rows = exp.select(*values, _path()).from_(source).where(keep)
+        extra = [exp.column(exp.to_identifier(h, quoted=True)) for h in dict.fromkeys(hidden)]
+        if extra:
+            _declared_stars(table, columns)
+        rows = exp.select(*values, *extra).from_(source).where(keep)
         table.replace(rows.subquery(table.alias_or_name))
     return tree.sql("athena", pretty=True), tuple(sorted(set(reads)))
+
+
+def _declared_stars(table: exp.Table, columns: list[RawColumn]) -> None:
+    """A `*` over a raw table whose read also gives its hidden columns: the declared columns,
+    as Athena's `*` gives them."""
+    select = table.find_ancestor(exp.Select)
+    if select is None:
+        return
+    name = table.alias_or_name
+    alone = len(list(select.find_all(exp.Table))) == 1 and not select.args.get("joins")
+    for projection in list(select.expressions):
+        star = isinstance(projection, exp.Star) and alone
+        table_star = (
+            isinstance(projection, exp.Column)
+            and isinstance(projection.this, exp.Star)
+            and projection.table == name
+        )
+        if star or table_star:
+            named = [
+                exp.column(exp.to_identifier(c.name, quoted=True), table=name) for c in columns
+            ]
+            projection.replace(named[0])
+            for offset, column in enumerate(named[1:], 1):
+                index = select.expressions.index(named[0]) + offset
+                select.expressions.insert(index, column)
 
 
 def malformed_rows(database: str, table: str, columns: list[RawColumn]) -> str:

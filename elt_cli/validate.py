@@ -47,7 +47,7 @@ def check_job(spec: JobSpec) -> Tables:
     for source in spec.sources.values():
         tables[source.name] = source_columns(source.file, source.name)
     for model in spec.models:
-        tables[model.name] = check_select(spec, model.file, tables, names_columns=True)
+        tables[model.name] = check_select(spec, model.file, tables, names_columns=True, ctas=True)
     for export in spec.exports:
         check_select(spec, export.file, tables, names_columns=True)
     for parameter in spec.parameters.values():
@@ -163,14 +163,17 @@ def _declared(kind: exp.DataType | None) -> exp.DataType | None:
 # -- SELECTs ---------------------------------------------------------------------------------------
 
 
-def check_select(spec: JobSpec, file: SqlFile, tables: Tables, names_columns: bool) -> list[Column]:
+def check_select(
+    spec: JobSpec, file: SqlFile, tables: Tables, names_columns: bool, ctas: bool = False
+) -> list[Column]:
     """A SELECT of the job's checked against Athena's rules; its columns and their types.
-    `names_columns`: its columns become a table's (CTAS) or a file's header."""
+    `names_columns`: its columns become a table's or a file's header; `ctas`: a table's."""
     from sqlglot.errors import SqlglotError
     from sqlglot.optimizer.qualify import qualify
 
     tree, text = parse_with_text(spec, file)
     _check_functions(file, tree, text)
+    _check_syntax(file, tree, text)
     if names_columns:
         _check_named(file, tree)
     _check_group_by_aliases(file, tree, tables, text)
@@ -202,6 +205,9 @@ def check_select(spec: JobSpec, file: SqlFile, tables: Tables, names_columns: bo
         athena_types.annotate(qualified, schema)
     except SqlglotError:
         return [Column(s.alias_or_name, None) for s in qualified.selects]
+    _check_operands(file, qualified, text)
+    if ctas:
+        _check_storable(file, qualified)
     made = [Column(name, t) for name, t in athena_types.output_types(qualified)]
     if names_columns:
         seen: set[str] = set()
@@ -295,6 +301,143 @@ def _check_functions(file: SqlFile, tree: exp.Expr, text: str) -> None:
         )
 
 
+def _check_syntax(file: SqlFile, tree: exp.Expr, text: str) -> None:
+    """What sqlglot reads (from other dialects) and Athena's parser does not."""
+    for star in tree.find_all(exp.Star):
+        for key, word in (
+            ("except_", "EXCLUDE/EXCEPT"),
+            ("except", "EXCLUDE/EXCEPT"),
+            ("replace", "REPLACE"),
+            ("rename", "RENAME"),
+        ):
+            if star.args.get(key):
+                raise TemplateError(
+                    f"{_at(file, star, '*')}: SELECT * {word} (...) is not Athena SQL: name the "
+                    "columns to select"
+                )
+    for log in tree.find_all(exp.Log):
+        if log.args.get("expression") is None and "line" in log.meta:
+            raise TemplateError(
+                f"{file.path}:{log.meta['line']}: Athena's log takes a base: log(b, x); or "
+                "write ln(x), log10(x) or log2(x)"
+            )
+
+
+# Athena (Trino) converts no text to a number, a date or a boolean by itself: a comparison,
+# a || or a CASE of them is refused ("Cannot apply operator: integer >= varchar(4)").
+_TEXT = (exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.TEXT)
+_NOT_TEXT = (
+    *athena_types.INTEGERS, exp.DType.DECIMAL, exp.DType.DOUBLE, exp.DType.FLOAT,
+    exp.DType.DATE, exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ, exp.DType.BOOLEAN,
+)  # fmt: skip
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+# Functions of a date or a timestamp (docs/src/main/sphinx/functions/datetime.md): given text,
+# Athena fails ("Unexpected parameters (varchar) for function year").
+_OF_TIME = (
+    exp.Year, exp.Month, exp.Day, exp.DayOfMonth, exp.Quarter, exp.WeekOfYear, exp.DayOfWeekIso,
+    exp.DayOfYear, exp.Hour, exp.Minute, exp.Second, exp.TimestampTrunc, exp.DateTrunc,
+    exp.TimeToStr, exp.LastDay,
+)  # fmt: skip
+
+
+def _shown(node: exp.Expr) -> str:
+    """An expression near enough as the file writes it: without the tables qualify gave its
+    columns."""
+    copy = node.copy()
+    for column in copy.find_all(exp.Column):
+        column.set("table", None)
+    return copy.sql("athena")
+
+
+def _kind(node: exp.Expr | None) -> str:
+    t = node.type if node is not None else None
+    if t is None or not athena_types.known(t):
+        return ""
+    if t.this in _TEXT:
+        return "text"
+    return t.sql("trino").lower() if t.this in _NOT_TEXT else ""
+
+
+def _check_operands(file: SqlFile, tree: exp.Expr, text: str) -> None:
+    parameter = "; cast one side (a parameter is text: CAST(${name} AS INTEGER))"
+    for node in tree.walk():
+        pairs: list[tuple[exp.Expr, exp.Expr]] = []
+        if isinstance(node, _COMPARISONS):
+            pairs = [(node.this, node.expression)]
+        elif isinstance(node, exp.Between):
+            pairs = [(node.this, node.args["low"]), (node.this, node.args["high"])]
+        elif isinstance(node, exp.In) and node.expressions:
+            pairs = [(node.this, e) for e in node.expressions]
+        for left, right in pairs:
+            kinds = {_kind(left), _kind(right)}
+            if "text" in kinds and len(kinds - {"text", ""}) == 1:
+                other = (kinds - {"text"}).pop()
+                raise TemplateError(
+                    f"{_at(file, _first_column(node) or node, '')}: Athena does not compare "
+                    f"{other} with text ({_shown(node)}){parameter}"
+                )
+        if isinstance(node, exp.DPipe):
+            for side in (node.this, node.expression):
+                if _kind(side) not in ("text", ""):
+                    raise TemplateError(
+                        f"{_at(file, _first_column(node) or node, '')}: || joins text on Athena, "
+                        f"not {_kind(side)}: CAST({_shown(side)} AS VARCHAR)"
+                    )
+        if isinstance(node, (exp.Coalesce, exp.Case, exp.If)):
+            values = _branches(node)
+            kinds = {_kind(v) for v in values} - {""}
+            if "text" in kinds and len(kinds) > 1:
+                name = type(node).__name__.upper()
+                raise TemplateError(
+                    f"{_at(file, _first_column(node) or node, '')}: the values of {name} are "
+                    f"of one type on Athena, not {' and '.join(sorted(kinds))}: cast them"
+                )
+        if isinstance(node, _OF_TIME) and _kind(node.this) == "text":
+            name = (
+                text[node.meta["start"] : node.meta["end"] + 1]
+                if "start" in node.meta
+                else type(node).__name__
+            ).lower()
+            raise TemplateError(
+                f"{_at(file, _first_column(node) or node, '')}: {name}() takes a DATE or a "
+                f"TIMESTAMP on Athena, not text: parse it first, e.g. "
+                f"{name}(from_iso8601_date({_shown(node.this)}))"
+            )
+
+
+def _branches(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Coalesce):
+        return [node.this, *node.expressions]
+    if isinstance(node, exp.If):
+        return [b for b in (node.args.get("true"), node.args.get("false")) if b is not None]
+    ifs = [i.args["true"] for i in node.args.get("ifs") or []]
+    return ifs + ([node.args["default"]] if node.args.get("default") is not None else [])
+
+
+def _check_storable(file: SqlFile, tree: exp.Expr) -> None:
+    """A CTAS makes a column of each output's type: NULL and intervals have none Athena can
+    store."""
+    query = tree
+    while isinstance(query, exp.SetOperation):
+        query = query.this
+    for projection in query.selects if isinstance(query, exp.Select) else []:
+        t = projection.type
+        if isinstance(projection.unalias(), exp.Null) or (
+            t is not None and t.this == exp.DType.NULL
+        ):
+            raise TemplateError(
+                f"{_at(file, projection, projection.alias_or_name)}: column "
+                f"{projection.alias_or_name} is NULL, of no type Athena's CREATE TABLE AS can "
+                "store: CAST(NULL AS VARCHAR) (or the type it stands for)"
+            )
+        if t is not None and t.this == exp.DType.INTERVAL:
+            raise TemplateError(
+                f"{_at(file, projection, projection.alias_or_name)}: column "
+                f"{projection.alias_or_name} is an interval, which Athena's CREATE TABLE AS "
+                "cannot store: give a number (date_diff) or text"
+            )
+
+
 def _check_named(file: SqlFile, tree: exp.Expr) -> None:
     """Athena names a column without an alias `_col0` and refuses it in a CTAS; a file's
     header would differ between the engines."""
@@ -352,6 +495,11 @@ def _check_columns(file: SqlFile, tree: exp.Expr, tables: Tables, text: str) -> 
                 f"<table>.{name}"
             )
         known = sorted({c.name for t in read if t in tables for c in tables[t]})
+        if name.lower() in {k.lower() for k in known}:  # a column of a table, not found here
+            raise TemplateError(
+                f"{at}: column {name} is ambiguous, or not of a table in its SELECT's FROM "
+                f"clause: qualify it with its table (<table>.{name})"
+            )
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean {close[0]}?" if close else f" (columns: {', '.join(known)})"
         raise TemplateError(f"{at}: no table here has a column {name}{hint}")
@@ -361,7 +509,7 @@ def _check_grouping(file: SqlFile, select: exp.Select, text: str) -> None:
     """In a query that groups (GROUP BY, or an aggregate), every column outside an aggregate
     must be grouped (Trino: "must be an aggregate expression or appear in GROUP BY clause")."""
     group = select.args.get("group")
-    grouped = {g.sql("athena") for g in (group.expressions if group else [])}
+    grouped = {g.sql("athena") for g in _grouped(group)}
     having = select.args.get("having")
     parts = list(select.expressions) + ([having] if having else [])
     if not group and not any(_has_aggregate(p) for p in parts):
@@ -375,6 +523,19 @@ def _check_grouping(file: SqlFile, select: exp.Select, text: str) -> None:
         parts.append(item.this)
     for part in parts:
         _check_grouped(file, part.unalias() if isinstance(part, exp.Alias) else part, grouped, text)
+
+
+def _grouped(group: exp.Group | None) -> list[exp.Expr]:
+    """The expressions a GROUP BY groups by, ROLLUP, CUBE and GROUPING SETS included."""
+    found: list[exp.Expr] = []
+    for key in ("expressions", "rollup", "cube", "grouping_sets"):
+        for item in (group.args.get(key) or []) if group else []:
+            if isinstance(item, (exp.Rollup, exp.Cube, exp.GroupingSets, exp.Tuple)):
+                for inner in item.expressions:
+                    found += inner.expressions if isinstance(inner, exp.Tuple) else [inner]
+            elif isinstance(item, exp.Expr):
+                found.append(item)
+    return found
 
 
 def _check_grouped(file: SqlFile, node: exp.Expr, grouped: set[str], text: str) -> None:
@@ -392,8 +553,8 @@ def _check_grouped(file: SqlFile, node: exp.Expr, grouped: set[str], text: str) 
         ]:
             _check_grouped(file, child, grouped, text)
         return
-    if _is_aggregate(node):
-        return
+    if _is_aggregate(node) or (isinstance(node, exp.Filter) and _is_aggregate(node.this)):
+        return  # an aggregate, FILTER (WHERE ...) included
     if isinstance(node, exp.Column):
         name = _text(node, text)
         raise TemplateError(
@@ -417,7 +578,7 @@ def _is_aggregate(node: exp.Expr) -> bool:
 
 def _has_aggregate(node: exp.Expr) -> bool:
     """An aggregate in this SELECT's own expression (not in a window or a subquery)."""
-    if _is_aggregate(node):
+    if _is_aggregate(node) or (isinstance(node, exp.Filter) and _is_aggregate(node.this)):
         return True
     if isinstance(node, (exp.Window, exp.Subquery, exp.Exists)):
         return False

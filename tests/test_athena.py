@@ -55,7 +55,7 @@ GUARD = (
 
 def guarded(table: str, columns: list[str]) -> str:
     nulls = " OR ".join(f'"{c}" IS NULL' for c in columns)
-    names = ", ".join(f'"{c}"' for c in [*columns, "$path"])
+    names = ", ".join(f'"{c}"' for c in columns)
     return f"SELECT {names} FROM movielens_elt.{table} WHERE " + GUARD.format(nulls=nulls)
 
 

@@ -98,7 +98,8 @@ BROKEN = [
     ),
     (  # a placeholder no one gives a value
         "export.sql", "ORDER BY year DESC", "ORDER BY ${order} DESC",
-        "export.sql:{line}: unknown placeholder ${{order}} (here: ${{database}}, ${{genre}})",
+        "export.sql:{line}: unknown placeholder ${{order}} (here: ${{database}}, ${{genre}}; to "
+        "write ${{order}} itself, as in a regexp_replace named group, write $${{order}})",
         "${order}",
     ),
     (  # a parameter in a model that is not built per it
@@ -368,3 +369,35 @@ def test_a_parameter_the_sql_uses_must_be_given(elt, awkward_lake, job):
     assert result.exit_code == 0, result.output
     final = awkward_lake / "movielens/sci_fi/sci_fi-movies.csv"
     assert [r.split(",")[-1] for r in final.read_text().splitlines()[1:]] == ["2", "2", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (b"", "genres.sql: is empty: write its SELECT"),
+        (b"SELECT 1 AS genre, 2 AS films; SELECT 3", "genres.sql:1: holds 2 statements: a file "
+         "holds one SELECT (elt writes the statements around it)"),
+        (b"-- caf\xe9\nSELECT 1 AS genre, 2 AS films", "genres.sql:1: not UTF-8 text (byte "
+         "0xe9): save the file as UTF-8"),
+        (b"SELECT date_add(genres, 1) AS genre, 2 AS films FROM ${database}.movie_ratings",
+         "genres.sql:1: cannot be parsed as Athena SQL: date_add() is given too few arguments "
+         "(see its page in Trino's documentation)"),
+    ],
+)  # fmt: skip
+def test_a_sql_file_that_is_not_one_select_is_refused(elt, job, text, message):
+    (job / "genres.sql").write_bytes(text)
+    result = elt("--queries", job, "check")
+    assert result.exit_code == 2
+    assert last_line(result) == f"Error: {job}/{message}"
+
+
+def test_a_byte_order_mark_is_no_error(elt, job):
+    for name in ("job.toml", "subset.sql"):
+        path = job / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert elt("--queries", job, "check").exit_code == 0
+
+
+def test_a_dollar_brace_for_a_named_group_is_written_with_two_dollars():
+    text = "SELECT regexp_replace(x, '(?<w>a)', '$${w}!') FROM t"
+    assert render(text, {}) == "SELECT regexp_replace(x, '(?<w>a)', '${w}!') FROM t"

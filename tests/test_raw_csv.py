@@ -143,7 +143,7 @@ def test_without_missing_an_na_is_a_malformed_row(elt, weather):
     assert result.exit_code == 1
     assert last_line(result).startswith(
         "Error: stations failed: 3 malformed row(s) in the raw data, first "
-        f"{lake}/weather/readings/a.csv line 2, column rain: 'NA' is not a INTEGER"
+        f"{lake}/weather/readings/a.csv line 2, column rain: 'NA' is not an INTEGER"
     )
 
 
@@ -304,3 +304,20 @@ def test_dry_run_with_debug_shows_the_duckdb_sql_the_local_engine_runs(elt, awkw
     assert 'CAST(SUM("ratings"."rating") AS DOUBLE)' in local or "SUM(" in local
     plain = elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-Fi")
     assert "as the local engine runs it" not in plain.stdout
+
+
+def test_select_star_of_a_raw_table_gives_its_declared_columns(elt, weather):
+    """As on Athena: the hidden "$path" is there when named, not in `SELECT *`."""
+    job, lake = weather
+    (job / "stations.sql").write_text('SELECT *, "$path" AS file FROM ${database}.readings\n')
+    (job / "export.sql").write_text("SELECT * FROM ${database}.stations ORDER BY day, station\n")
+    result = elt("--queries", job, "--lake", lake, "run")
+    assert result.exit_code == 0, result.output
+    lines = (lake / "weather" / "stations.csv").read_text().splitlines()
+    assert lines[0] == "station,day,temp,rain,file"
+    assert lines[1] == f"Bergen,2024-01-01,4.0,,{lake}/weather/readings/a.csv"
+    (job / "stations.sql").write_text("SELECT * FROM ${database}.readings\n")
+    assert elt("--queries", job, "--lake", lake, "run").exit_code == 0
+    assert (lake / "weather" / "stations.csv").read_text().splitlines()[0] == (
+        "station,day,temp,rain"
+    )

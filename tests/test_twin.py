@@ -152,6 +152,12 @@ VALUES = [
     ("array_max(ARRAY[1, NULL])", None),  # DuckDB: 1
     ("sequence(3, 1)", [3, 2, 1]),  # DuckDB: []
     ("codepoint('A')", 65),  # not in DuckDB
+    ("try(CAST('x' AS INTEGER))", None),  # DuckDB refuses its own error() inside TRY
+    ("CAST('Thigpen' AS VARCHAR(3))", "Thi"),  # VarcharOperators: the first n characters
+    ("typeof(1.5)", "decimal(2,1)"),  # Trino's names of types (DuckDB: DECIMAL(2,1))
+    ("typeof(sum(x)) FROM (VALUES 1) AS t (x)", "bigint"),
+    ("repeat('ab', 2)", ["ab", "ab"]),  # an array (DuckDB: 'abab')
+    ("strpos('a.b.c', '.', 2)", 4),
     ("max_by(x, y) FROM (VALUES (NULL, 2), (1, 1)) AS t (x, y)", None),  # DuckDB: 1
 ]  # fmt: skip
 
@@ -185,6 +191,11 @@ JAVA_DOUBLES = [
     (math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity"),
     (0.1 + 0.2, "0.30000000000000004"),
 ]  # fmt: skip
+
+
+def test_a_timestamp_with_a_time_zone_prints_as_athena_prints_it_in_utc(engine):
+    query = "SELECT elt_timestamptz_text(TIMESTAMPTZ '1970-01-01 02:00:00+02')"
+    assert engine.con.execute(query).fetchone()[0] == "1970-01-01 00:00:00.000 UTC"
 
 
 @pytest.mark.parametrize("value, text", JAVA_DOUBLES)

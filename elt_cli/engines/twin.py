@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlglot import exp
+from sqlglot import ErrorLevel, exp
 
 from elt_cli import athena_types
 from elt_cli.athena_types import is_decimal, is_exact, is_integer, is_type, known, precision_scale
@@ -85,6 +85,10 @@ MACROS = {
         "END"
     ),
     "elt_timestamp_text": "(t) AS strftime(t, '%Y-%m-%d %H:%M:%S.%g')",
+    # a TIMESTAMP WITH TIME ZONE as Athena prints one in UTC (the local engine keeps no zone)
+    "elt_timestamptz_text": (
+        "(t) AS strftime(t AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%g') || ' UTC'"
+    ),
     # Java's Character.isWhitespace: what Trino's trim, ltrim and rtrim strip (DuckDB's strip
     # spaces only).
     "elt_whitespace": (
@@ -209,7 +213,9 @@ class Translation:
     columns: list[tuple[str, exp.DataType | None]]  # the output and Athena's type of each
 
 
-def translate(query: exp.Query, schema: dict, pretty: bool = False) -> Translation:
+def translate(
+    query: exp.Query, schema: dict, pretty: bool = False, strict: bool = False
+) -> Translation:
     """A SELECT (Athena's, parsed) as DuckDB SQL computing what Athena computes. `schema`:
     {database: {table: {column: Athena type}}} of every table it reads. A query sqlglot cannot
     qualify is translated as it is, its types unknown."""
@@ -234,7 +240,9 @@ def translate(query: exp.Query, schema: dict, pretty: bool = False) -> Translati
     for node in reversed(list(tree.walk())):  # children before their parents
         _rewrite(node)
     _cast_outputs(tree)
-    return Translation(tree.sql("duckdb", pretty=pretty), columns)
+    # strict: what sqlglot cannot write for DuckDB is an error (check_templates), not a warning
+    level = ErrorLevel.RAISE if strict else ErrorLevel.WARN
+    return Translation(tree.sql("duckdb", pretty=pretty, unsupported_level=level), columns)
 
 
 def duckdb_type(t: exp.DataType | None) -> exp.DataType | None:
@@ -259,6 +267,8 @@ def as_text(column: str, t: exp.DataType | None) -> str:
         return f"elt_double_text({column})"
     if is_type(t, T.TIMESTAMP):
         return f"elt_timestamp_text({column})"
+    if is_type(t, T.TIMESTAMPTZ):
+        return f"elt_timestamptz_text({column})"
     return column
 
 
@@ -363,11 +373,19 @@ def _cast(node: exp.Expr, t) -> None:
     """CAST and TRY_CAST as Trino does them (DoubleOperators, VarcharOperators, DecimalCasts)."""
     source, value = node.this.type, node.this
     converted: exp.Expr | None = None
+    # inside try(): no error of the cast's own (DuckDB refuses error() inside TRY)
+    failing = not isinstance(node, exp.TryCast) and node.find_ancestor(exp.Try) is None
     if is_type(t, T.VARCHAR, T.TEXT):
         if is_type(source, T.DOUBLE, T.FLOAT):
             converted = _call("elt_double_varchar", value)
         elif is_type(source, T.TIMESTAMP):
             converted = _call("elt_timestamp_text", value)
+        elif is_type(source, T.TIMESTAMPTZ):
+            converted = _call("elt_timestamptz_text", value)
+        length = t.expressions[0].name if t is not None and t.expressions else ""
+        if length.isdigit():  # VARCHAR(n) keeps the first n characters (VarcharOperators)
+            text = converted or exp.cast(value.copy(), "VARCHAR")
+            converted = _call("substr", text, exp.Literal.number(1), exp.Literal.number(length))
     elif is_integer(t) and is_type(source, T.DOUBLE, T.FLOAT):  # half away from zero
         converted = exp.cast(exp.Round(this=value), t)
     elif is_decimal(t) and is_type(source, T.DOUBLE, T.FLOAT):  # from the shortest text
@@ -385,8 +403,8 @@ def _cast(node: exp.Expr, t) -> None:
         elif is_decimal(t) or t.this in tests:
             valid = _call(tests.get(t.this, "elt_varchar_is_decimal"), value.copy())
             converted = _when(valid, exp.TryCast(this=value, to=duckdb_type(t) or t))
-        if converted is not None and not isinstance(node, exp.TryCast):  # CAST fails where
-            failed = exp.and_(  # TRY_CAST gives NULL
+        if converted is not None and failing:  # CAST fails where TRY_CAST gives NULL
+            failed = exp.and_(
                 exp.not_(exp.Is(this=value.copy(), expression=exp.null())),
                 exp.Is(this=converted.copy(), expression=exp.null()),
             )
@@ -430,6 +448,21 @@ def _function(node: exp.Anonymous, t) -> None:
     }.get(node.name.lower())
     if made is not None:
         _replace(node, made(), t)
+
+
+def _typeof(node: exp.Typeof, t) -> None:
+    """typeof gives Trino's name of the type: decimal(2,1), varchar, bigint."""
+    of = node.this.type
+    if of is not None and known(of):
+        name = re.sub(r",\s+", ",", of.sql("trino").lower())
+        _replace(node, exp.Literal.string(name), t)
+
+
+def _repeat(node: exp.Repeat, t) -> None:
+    """repeat(x, n) is an array of n times x on Athena (DuckDB's repeats a text)."""
+    each = exp.Lambda(this=node.this, expressions=[exp.to_identifier("elt_i")])
+    times = _call("range", exp.cast(node.args["times"], "BIGINT"))
+    _replace(node, _call("list_transform", times, each), t)
 
 
 def _if_date(node: exp.Expr, t) -> None:
@@ -507,6 +540,8 @@ _REWRITES = {
         else None
     ),
     exp.JSONExtractScalar: _calls("elt_json_scalar", "this", "expression"),
+    exp.Typeof: _typeof,
+    exp.Repeat: _repeat,
     exp.Anonymous: _function,
 }
 
