@@ -37,6 +37,13 @@ REFUSED = [
         "subset.sql:3: strptime() is not a function of Athena (engine version 3 has Trino's "
         "functions); use date_parse(s, '%Y-%m-%d') (MySQL-style format), or parse_datetime",
     ),
+    (  # a name sqlglot reads as another's (GROUP_CONCAT): the name as written
+        "subset.sql", FIRST, "SELECT movie_id, array_join(split(title, ','), ',') AS t, "
+        "string_agg(title, ',') AS u, title,",
+        "subset.sql:3: string_agg() is not a function of Athena (engine version 3 has Trino's "
+        "functions); use array_join(array_agg(x), ','), or listagg(x, ',') WITHIN GROUP (ORDER "
+        "BY x)",
+    ),
     (
         "subset.sql", FIRST, "SELECT movie_id, string_split(title, ',') AS t, title,",
         "subset.sql:3: string_split() is not a function of Athena (engine version 3 has Trino's "

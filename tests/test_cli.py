@@ -257,3 +257,12 @@ def test_no_color_is_honoured_at_a_terminal(awkward_lake, tmp_path, no_color):
         if code and (30 <= int(code) <= 38 or 90 <= int(code) <= 97)
     ]
     assert bool(colours) is not no_color
+
+
+def test_an_option_given_before_and_after_the_command_is_moved_once(elt, awkward_lake):
+    result = elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi", "--lake", awkward_lake)
+    assert result.exit_code == 2
+    assert last_line(result) == (
+        "Error: --lake is an option of elt itself: put it before the command: "
+        f"elt --lake {awkward_lake} run --genre Sci-Fi"
+    )

@@ -111,10 +111,12 @@ def _global_option_misplaced(
     for word in rest:
         name = word.split("=", 1)[0]
         if name in options:
-            moved.append(word)
             option = options[name]
+            given = [word]
             if "=" not in word and not (isinstance(option, click.Option) and option.is_flag):
-                moved.append(next(rest, ""))
+                given.append(next(rest, ""))
+            said = any(before[i : i + len(given)] == given for i in range(len(before)))
+            moved += [] if said else given  # given twice, the same: once is enough
         else:
             after.append(word)
     line = shlex.join(["elt", *before, *moved, command, *after])
