@@ -159,6 +159,19 @@ VALUES = [
     ("repeat('ab', 2)", ["ab", "ab"]),  # an array (DuckDB: 'abab')
     ("strpos('a.b.c', '.', 2)", 4),
     ("max_by(x, y) FROM (VALUES (NULL, 2), (1, 1)) AS t (x, y)", None),  # DuckDB: 1
+    ("min_by(x, y) FROM (VALUES (NULL, 1), (1, 2)) AS t (x, y)", None),  # DuckDB: 1
+    # exact at 38 digits: DuckDB's avg and / of a DECIMAL go through DOUBLE
+    ("avg(x) FROM (VALUES CAST('12345678901234567.89' AS DECIMAL(20, 2)),"
+     " CAST(0 AS DECIMAL(20, 2))) AS t (x)", Decimal("6172839450617283.95")),
+    ("CAST('12345678901234567.89' AS DECIMAL(20, 2)) / 7", Decimal("1763668414462081.13")),
+    # date_trunc and date_add of a DATE are a DATE (DuckDB: a TIMESTAMP, '… 00:00:00' as text)
+    ("CAST(date_trunc('month', DATE '2024-03-05') AS VARCHAR)", "2024-03-01"),
+    ("CAST(date_trunc('month', d) AS VARCHAR) FROM (VALUES DATE '2024-03-05') AS t (d)",
+     "2024-03-01"),
+    ("CAST(date_add('day', 1, DATE '2024-03-05') AS VARCHAR)", "2024-03-06"),
+    ("array_distinct(ARRAY[1, NULL, 3, 1, NULL])", [1, None, 3]),  # DuckDB drops the NULL
+    ("array_min(ARRAY[1, NULL])", None),  # DuckDB: 1
+    ("json_extract_scalar('{\"a\": [1]}', '$.a')", None),  # not a scalar (DuckDB: '[1]')
 ]  # fmt: skip
 
 

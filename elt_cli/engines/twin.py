@@ -512,8 +512,6 @@ _REWRITES = {
     exp.StrPosition: _optional("occurrence", "elt_strpos_nth", "this", "substr", "occurrence"),
     exp.Split: _optional("limit", "elt_split_limit", "this", "expression", "limit"),
     exp.Trim: _trim,
-    exp.TimestampTrunc: _if_date,
-    exp.DateTrunc: _if_date,
     exp.DateAdd: _if_date,
     exp.DateDiff: lambda node, t: _replace(
         node,
