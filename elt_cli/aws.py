@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elt_cli.errors import BadInput, EltError
+from elt_cli.errors import BadInput, EltError, Throttled
 
 # Throttling answers: safe to retry, the call did nothing. Everything else is final.
 THROTTLING_CODES = frozenset(
@@ -36,12 +36,14 @@ def is_throttling(exc: BaseException) -> bool:
     return error_code(exc) in THROTTLING_CODES
 
 
-def call(fn, what: str, /, *, on_retry=None, missing=(), **kwargs) -> Any:
+def call(fn, what: str, /, *, on_retry=None, missing=(), stop=None, **kwargs) -> Any:
     """Call a boto3 client method, retrying only throttling, with backoff; every other AWS
-    error becomes one EltError saying `what` was being done, the cause and the fix.
+    error becomes one EltError saying `what` was being done, the cause and the fix, and
+    throttling that outlasts the retries a Throttled.
 
     `missing`: error codes (or a test of the error) meaning "not there": None is returned.
-    `on_retry(attempt, wait_seconds)` is told before each wait."""
+    `on_retry(attempt, wait_seconds)` is told before each wait. `stop`: when to give up
+    (a tenacity stop; THROTTLE_ATTEMPTS tries unless given)."""
     from botocore.exceptions import BotoCoreError, ClientError
     from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
@@ -54,7 +56,7 @@ def call(fn, what: str, /, *, on_retry=None, missing=(), **kwargs) -> Any:
             before_sleep=before_sleep,
             retry=retry_if_exception(is_throttling),
             wait=throttle_wait(),
-            stop=stop_after_attempt(THROTTLE_ATTEMPTS),
+            stop=stop or stop_after_attempt(THROTTLE_ATTEMPTS),
             reraise=True,
         ):
             with attempt:
@@ -62,6 +64,8 @@ def call(fn, what: str, /, *, on_retry=None, missing=(), **kwargs) -> Any:
     except ClientError as exc:
         if missing(exc) if callable(missing) else error_code(exc) in missing:
             return None
+        if is_throttling(exc):
+            raise Throttled(f"{what}: {describe(exc)}") from exc
         raise failure(exc, what) from exc
     except BotoCoreError as exc:
         raise failure(exc, what) from exc

@@ -28,6 +28,9 @@ CONFIG_KEYS = (
     "profile",
     "queries",
     "timeout",
+    "queue_timeout",
+    "retries",
+    "max_concurrent",
     "poll_max",
     "wait_lock",
 )
@@ -64,6 +67,9 @@ class Settings:
     profile: str | None = None
     queries: Path | None = None
     timeout: float = 1800.0
+    queue_timeout: float = 1800.0
+    retries: int = 2
+    max_concurrent: int = 8
     poll_max: float = 5.0
     wait_lock: float = 0.0
     debug: bool = False

@@ -20,6 +20,10 @@ class TemplateError(BadInput):
     """A job (job.toml or one of its SQL files) is wrong: missing, unknown, or cannot run."""
 
 
+class Throttled(EltError):
+    """AWS kept refusing a call for its rate or quota (TooManyRequestsException and kin)."""
+
+
 class StepFailed(EltError):
     """A step of the workflow failed; names the step and, on Athena, the query."""
 

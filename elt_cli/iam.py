@@ -66,6 +66,7 @@ def policy(
             "Action": [
                 "athena:StartQueryExecution",
                 "athena:GetQueryExecution",
+                "athena:BatchGetQueryExecution",
                 "athena:GetQueryResults",
                 "athena:StopQueryExecution",
                 "athena:GetWorkGroup",

@@ -39,7 +39,8 @@ GENERATORS = ("movielens",)  # sample data elt makes itself
 RESERVED = {
     "param", "resume", "skip_bad_rows", "help", "force", "seed", "ratings", "movies",
     "sample_data", "lake", "engine", "database", "source_prefix", "results", "workgroup",
-    "region", "profile", "queries", "config", "timeout", "poll_max", "wait_lock", "debug",
+    "region", "profile", "queries", "config", "timeout", "queue_timeout", "retries",
+    "max_concurrent", "poll_max", "wait_lock", "debug",
     "dry_run", "json", "progress", "no_progress", "version",
 }  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -15,6 +16,7 @@ class QueryState(StrEnum):
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
     INTERRUPTED = "INTERRUPTED"  # the local engine's, on Ctrl-C or SIGTERM
+    WAITING = "WAITING"  # not sent yet: the run has --max-concurrent queries in flight
     PLANNED = "PLANNED"  # a dry run's: not sent
     SKIPPED = "SKIPPED"  # not needed: its table is current
 
@@ -43,6 +45,12 @@ class Statement:
     creates: str = ""  # the table a CTAS creates, if it is one
     drops: str = ""  # the table a DROP TABLE drops, if it is one
     reads: tuple[str, ...] = ()  # the raw tables it reads
+    # What to send as attempt n (2, 3, ...) when Athena says a failed attempt may succeed if
+    # resubmitted: a CTAS goes to a fresh version and location. None: the same statement.
+    again: Callable[[int], Statement] | None = field(default=None, compare=False, repr=False)
+
+    def attempt(self, number: int) -> Statement:
+        return self.again(number) if self.again and number > 1 else self
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,9 @@ class QueryResult:
     output_location: str = ""  # Athena: the query's result file
     statement_type: str = ""  # Athena: DDL, DML or UTILITY (DDL is not billed)
     cost_usd: float = 0.0  # what the engine charges for it (Athena's estimate; 0 locally)
+    queued_seconds: float = 0.0  # Athena: time in its queue before it ran
+    attempt: int = 1  # Athena: 2 and more when it was resubmitted (Statement.again)
+    creates: str = ""  # the table the query made, when a CTAS (its attempt's name)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ engine, the lake's storage, the lock, the run record and the reporter."""
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import secrets
 import time
@@ -265,33 +266,37 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
                 todo.append(b)
         statements = _build_statements(job, todo, version)
         try:
-            read_raw(job, statements)
+            results = read_raw(job, statements)
         except BaseException:
             _discard(job, statements, after_failure=True)
             raise
-        for b, st in zip(todo, statements, strict=True):
-            _publish(job, st)
+        for b, st, result in zip(todo, statements, results, strict=True):
+            _publish(job, dataclasses.replace(st, creates=result.creates or st.creates))
             job.built.record(b.table, digests[b.table])
     job.reporter.step_finished("build-subset")
 
 
 def _build_statements(job: Job, builds: list[Build], version: str) -> list[Statement]:
     """One CTAS per build into a new version: `<table>__<version>` over a fresh location."""
-    statements = []
-    for b in builds:
-        select, reads = job.build_select(b)
-        location = job.layout.table_data(b.table, version) if job.engine.places_tables else None
-        table = f"{b.table}__{version}"
-        statements.append(
-            Statement(
-                b.model.name,
-                sql.ctas(job.database, table, select, location),
-                b.subject,
-                creates=table,
-                reads=reads,
-            )
-        )
-    return statements
+    return [_ctas(job, b, version) for b in builds]
+
+
+def _ctas(job: Job, build: Build, version: str, attempt: int = 1) -> Statement:
+    """The CTAS of a build; attempt 2 and more (Athena said the one before may succeed if
+    resubmitted) into the fresh version `<version>_<attempt>`: the failed one may have left
+    files in its location, and a CTAS into a location that holds files fails."""
+    select, reads = job.build_select(build)
+    this = version if attempt == 1 else f"{version}_{attempt}"
+    location = job.layout.table_data(build.table, this) if job.engine.places_tables else None
+    table = f"{build.table}__{this}"
+    return Statement(
+        build.model.name,
+        sql.ctas(job.database, table, select, location),
+        build.subject,
+        creates=table,
+        reads=reads,
+        again=lambda n: _ctas(job, build, version, n),
+    )
 
 
 def _publish(job: Job, built: Statement) -> None:
@@ -323,21 +328,21 @@ def _publish(job: Job, built: Statement) -> None:
 
 def _discard(job: Job, built: list[Statement], after_failure: bool = False) -> None:
     """Drop table versions and delete their data. After a failed (or interrupted) build this
-    discards the half-built versions, best effort: the build's own error matters more."""
+    discards the half-built versions, resubmitted attempts' too, best effort: the build's own
+    error matters more."""
     for st in built:
         try:
-            info = job.engine.table_info(job.database, st.creates)
-            label = "discard" if after_failure else "drop_old"
-            job.engine.execute(
-                Statement(
-                    label, sql.drop_table(job.database, st.creates), st.subject, drops=st.creates
-                )
-            )
-            if info and info.location:
-                job.storage.delete_prefix(info.location)
             view, version = version_of(st.creates)
+            tables = [st.creates]
+            if after_failure:  # and the attempts Athena said might succeed (`<version>_2`, ...)
+                tables += [t.name for t in job.engine.tables(job.database, st.creates + "_")]
+            for table in tables:
+                _drop_version(job, table, st.subject, "discard" if after_failure else "drop_old")
             if after_failure:  # a cancelled CTAS may have written files and made no table
-                job.storage.delete_prefix(job.layout.table_data(view, version))
+                root = job.layout.table_root(view)
+                folders = {f[len(root) :].split("/", 1)[0] for f in job.storage.list_files(root)}
+                for folder in sorted(f for f in folders if f.split("_", 1)[0] == version):
+                    job.storage.delete_prefix(job.layout.table_data(view, folder))
                 job.reporter.note(
                     f"build-subset: discarded the half-built version {st.creates}; the "
                     f"published {view}, if any, is unchanged"
@@ -346,6 +351,13 @@ def _discard(job: Job, built: list[Statement], after_failure: bool = False) -> N
             if not after_failure:
                 raise
             job.reporter.note(f"build-subset: could not clean up {st.creates}: {exc}")
+
+
+def _drop_version(job: Job, table: str, subject: str, label: str) -> None:
+    info = job.engine.table_info(job.database, table)
+    job.engine.execute(Statement(label, sql.drop_table(job.database, table), subject, drops=table))
+    if info and info.location:
+        job.storage.delete_prefix(info.location)
 
 
 def export(job: Job) -> None:

@@ -110,10 +110,10 @@ def test_the_json_document_keeps_its_shape(elt, awkward_lake):
         {"step": "str", "detail": "str", "status": "str", "seconds": "float", "outcome": "str"}
     ]
     assert set(got["queries"][0]) == {
-        "step", "template", "subject", "query_id", "state", "seconds", "rows", "bytes_scanned",
-        "cost_usd",
+        "step", "template", "subject", "query_id", "state", "attempt", "retried", "reason",
+        "seconds", "queued_seconds", "rows", "bytes_scanned", "cost_usd",
     }  # fmt: skip
     assert got["outputs"] == [{"step": "str", "subject": "str", "uri": "str", "rows": "int"}]
     assert set(got["total"]) == {
-        "queries", "failed", "seconds", "files", "rows", "bytes_scanned", "cost_usd",
+        "queries", "failed", "retried", "seconds", "files", "rows", "bytes_scanned", "cost_usd",
     }  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -207,24 +208,46 @@ def test_genres_are_built_by_queries_started_together_and_checked_together(
     assert end - begin < 1.5
 
 
-def test_timeout_stops_the_query(elt, aws):
-    aws.query_time(60)
+def test_timeout_counts_running_time_only_and_stops_the_query(elt, aws):
+    """On a busy account a query may sit QUEUED long before it runs: --timeout is the time it
+    RUNS (here QUEUED 1.5 s, then RUNNING until it is stopped, 1 s later)."""
+    aws.query_time(1.5)
+    aws.rules.hold.add("CREATE DATABASE")
     started = time.monotonic()
     result = elt("--lake", "s3://lake", "--timeout", "1", "ensure-db")
-    assert time.monotonic() - started < 10
+    took = time.monotonic() - started
     assert result.exit_code == 1
+    assert 2.5 <= took < 10  # not stopped while it was queued
     (execution,) = aws.executions()
     qid = execution["QueryExecutionId"]
     assert last_line(result) == (
-        f"Error: create_database failed (query {qid}): timed out after 1s and was stopped"
+        f"Error: create_database failed (query {qid}): timed out after 1s of running and was "
+        "stopped (--timeout)"
     )
     assert aws.sent("StopQueryExecution") == [{"QueryExecutionId": qid}]
     assert execution["Status"]["State"] == "CANCELLED"
 
 
+def test_a_query_that_never_leaves_athenas_queue_is_stopped_at_the_queue_timeout(elt, aws):
+    aws.query_time(60)  # QUEUED for a minute
+    started = time.monotonic()
+    result = elt("--lake", "s3://lake", "--queue-timeout", "1", "--json", "ensure-db")
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 1
+    (execution,) = aws.executions()
+    qid = execution["QueryExecutionId"]
+    assert last_line(result) == (
+        f"Error: create_database failed (query {qid}): waited more than 1s in Athena's queue and "
+        "was stopped: the account's queries fill its capacity (--queue-timeout)"
+    )
+    assert execution["Status"]["State"] == "CANCELLED"
+    (query,) = json.loads(result.stdout)["queries"]
+    assert query["state"] == "CANCELLED" and 1 <= query["queued_seconds"] < 5
+
+
 def test_throttling_bursts_are_survived(elt, aws):
     aws.query_time(0.1)
-    aws.throttles = {"GetDatabase": 6, "StartQueryExecution": 6, "GetQueryExecution": 6}
+    aws.throttles = {"GetDatabase": 6, "StartQueryExecution": 6, "BatchGetQueryExecution": 6}
     result = elt("--lake", "s3://lake", "ensure-db")
     assert result.exit_code == 0, result.output
     assert len(aws.sent("GetDatabase")) == 7

@@ -111,7 +111,7 @@ def test_config_precedence_flag_over_env_over_file_over_default(elt, tmp_path):
     assert "workgroup" not in settings
     assert result.stdout.splitlines()[-1] == (
         "(for Athena only, so left out for a local lake: results, workgroup, region, profile, "
-        "poll_max)"
+        "queue_timeout, retries, max_concurrent, poll_max)"
     )
     athena = settings_of(elt("--lake", "s3://my-lake", "config", env={"ELT_WORKGROUP": "wg_env"}))
     assert athena["workgroup"] == ("wg_env", "env ELT_WORKGROUP")
@@ -211,7 +211,9 @@ def test_timeout_poll_max_and_wait_lock_come_from_the_environment(elt, awkward_l
     assert settings["wait_lock"] == ("3.0", "env ELT_WAIT_LOCK")
     aws.rules.hold.add("CREATE DATABASE")
     result = elt("--lake", "s3://lake", "ensure-db", env={"ELT_TIMEOUT": "1"})
-    assert result.exit_code == 1 and "timed out after 1s and was stopped" in last_line(result)
+    assert result.exit_code == 1 and "timed out after 1s of running and was stopped" in last_line(
+        result
+    )
 
 
 def test_no_progress_at_a_terminal_gives_the_plain_log(awkward_lake, tmp_path):

@@ -170,8 +170,8 @@ def test_bad_config_file(elt, awkward_lake, tmp_path):
     assert result.exit_code == 2
     assert last_line(result) == (
         "Error: elt.toml: unknown setting 'colour'; known: engine, lake, database, "
-        "source_prefix, results, workgroup, region, profile, queries, timeout, poll_max, "
-        "wait_lock"
+        "source_prefix, results, workgroup, region, profile, queries, timeout, queue_timeout, "
+        "retries, max_concurrent, poll_max, wait_lock"
     )
 
 

@@ -46,7 +46,7 @@ def test_athena_log_has_one_line_per_state_change_not_per_poll(elt, aws):
     aws.query_time(0.5)
     result = elt("--lake", "s3://lake", "ensure-db")
     assert result.exit_code == 0, result.output
-    assert len(aws.sent("GetQueryExecution")) >= 5
+    assert len(aws.sent("BatchGetQueryExecution")) >= 5
     query_lines = [line for line in result.stderr.splitlines() if "create_database" in line]
     assert [re.search(r"create_database \[\w+\] (\w+)", line).group(1) for line in query_lines] == [
         "QUEUED",
@@ -196,7 +196,11 @@ def test_json_is_all_of_stdout_with_counts_that_agree(elt, awkward_lake):
             "subject": "Sci-Fi",
             "query_id": None,
             "state": "SUCCEEDED",
+            "attempt": 1,
+            "retried": False,
+            "reason": "",
             "seconds": build[0]["seconds"],
+            "queued_seconds": 0.0,
             "rows": 10,
             "bytes_scanned": 0,
             "cost_usd": 0.0,

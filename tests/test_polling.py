@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from elt_cli.engines.athena import PollWait
+from elt_cli.engines.flight import PollWait
 
 
 def longest(poll_max: float) -> PollWait:
@@ -64,7 +64,7 @@ def test_a_query_is_checked_as_the_policy_says(elt, aws):
     result = elt("--lake", "s3://lake", "ensure-db")
     assert result.exit_code == 0, result.output
     checks = [
-        t for t, (op, _) in zip(aws.times, aws.calls, strict=True) if op == "GetQueryExecution"
+        t for t, (op, _) in zip(aws.times, aws.calls, strict=True) if op == "BatchGetQueryExecution"
     ]
     (started,) = [
         t for t, (op, _) in zip(aws.times, aws.calls, strict=True) if op == "StartQueryExecution"

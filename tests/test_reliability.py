@@ -240,7 +240,7 @@ def test_resume_reattaches_to_the_killed_runs_athena_queries(elt, s3_lake, aws):
         if q.startswith("DROP TABLE IF EXISTS movielens_elt.m")
         or q.startswith("DROP TABLE IF EXISTS movielens_elt.r")
     ]
-    polled = {p["QueryExecutionId"] for p in aws.sent("GetQueryExecution")}
+    polled = {q for p in aws.sent("BatchGetQueryExecution") for q in p["QueryExecutionIds"]}
     assert set(drops) <= polled
     assert sum("re-attached to query" in line for line in result.stderr.splitlines()) == 2
     assert aws.get("movielens/sci_fi/sci_fi-movies.csv") == (

@@ -14,7 +14,6 @@ import dataclasses
 import itertools
 import json
 import math
-import random
 import re
 import tempfile
 import time
@@ -22,19 +21,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
-from tenacity.wait import wait_base
+from tenacity import Retrying, retry_if_result, stop_after_attempt, stop_after_delay, wait_fixed
 
 from elt_cli import aws
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
-from elt_cli.errors import (
-    AccessDenied,
-    BadInput,
-    EltError,
-    MalformedRows,
-    QueryFailed,
-    StepFailed,
-)
+from elt_cli.engines.flight import Attempt, Flight, Limits, reason
+from elt_cli.errors import BadInput, EltError, StepFailed, Throttled
 from elt_cli.layout import as_prefix
 from elt_cli.statements import FINAL, QueryState
 from elt_cli.storage.local import nothing
@@ -46,25 +38,6 @@ MIN_BILLED_BYTES = 10 * 1000**2
 STOP_CONFIRM_SECONDS = 10.0
 
 
-class PollWait(wait_base):
-    """tenacity wait strategy for status checks: a tenth of the time the queries have run so
-    far, at least 0.25 s, at most `poll_max`. Completion is then noticed within max(0.25 s, 10%)
-    of a query's duration, with checks growing only logarithmically with it. The jitter only
-    shortens the wait (never past the bound) and keeps concurrent runs from polling in step."""
-
-    FLOOR, FRACTION, JITTER = 0.25, 0.1, 0.1
-
-    def __init__(self, poll_max: float, uniform=random.uniform):
-        self.poll_max, self.uniform = poll_max, uniform
-
-    def delay(self, elapsed: float) -> float:
-        bound = min(self.poll_max, max(self.FLOOR, self.FRACTION * elapsed))
-        return bound * self.uniform(1 - self.JITTER, 1.0)
-
-    def __call__(self, retry_state) -> float:
-        return self.delay(retry_state.seconds_since_start)
-
-
 @dataclass(frozen=True)
 class Workgroup:
     enforced: bool  # EnforceWorkGroupConfiguration: its settings override ours
@@ -72,25 +45,6 @@ class Workgroup:
     managed: bool  # Athena keeps the results itself: no result location may be given
     result_file: bool  # results land in a plain S3 file elt can read
     kms_keys: tuple[str, ...] = ()  # keys its results are encrypted with
-
-
-def _failure(result: QueryResult, status: dict) -> QueryFailed:
-    """A query that did not succeed, as the project's exception of its kind."""
-    from elt_cli.sql import malformed_file
-
-    reason = (
-        status.get("StateChangeReason")
-        or status.get("AthenaError", {}).get("ErrorMessage")
-        or "no reason given"
-    )
-    said = f"{result.state}: {reason}"
-    file = malformed_file(reason)
-    if file is not None:
-        return MalformedRows(result.template, said, result.query_id, file)
-    if "denied" in reason.lower():
-        said += "; `elt iam-policy` prints the permissions elt needs"
-        return AccessDenied(result.template, said, result.query_id)
-    return QueryFailed(result.template, said, result.query_id)
 
 
 def estimated_cost(result: QueryResult) -> float:
@@ -180,7 +134,15 @@ class AthenaEngine(Engine):
         self.athena = aws.client(session, "athena")
         self.glue = aws.client(session, "glue")
         self.storage = S3Storage(nothing, settings, client=aws.client(session, "s3"))
-        self.running: dict = {}  # query id -> its QueryRecord, until a final state is seen
+        self.running: dict[str, Attempt] = {}  # query id -> its attempt, until seen final
+        self.tokens: dict[str, str] = {}  # SQL -> ClientRequestToken, until it has started
+        self.limits = Limits(
+            max_concurrent=settings.max_concurrent,
+            retries=settings.retries,
+            timeout=settings.timeout,
+            queue_timeout=settings.queue_timeout,
+            poll_max=settings.poll_max,
+        )
         self.workgroup = read_workgroup(self.athena, settings.workgroup)
 
     @property
@@ -276,19 +238,12 @@ class AthenaEngine(Engine):
 
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
         try:
-            ids = [self._start(st) for st in statements]
-            results = self._wait(ids)
+            return Flight(self, self.limits, self.reporter).run(statements)
         except BaseException:
-            # Ctrl-C, SIGTERM or an error while queries run: stop them and see each one final
+            # A failure, Ctrl-C or SIGTERM while queries run: stop them and see each one final
             # before the caller cleans up, or a clean-up would pull files from under a CTAS.
             self._stop_all()
             raise
-        for qid in ids:
-            result, status = results[qid]
-            if result.state != "SUCCEEDED":
-                self._stop_all()
-                raise _failure(result, status)
-        return [results[qid][0] for qid in ids]
 
     def query_many(self, statements: list[Statement]) -> list[QueryResult]:
         return [
@@ -323,32 +278,54 @@ class AthenaEngine(Engine):
 
     # -- queries -------------------------------------------------------------------------------
 
-    def _start(self, statement: Statement) -> str:
+    def send(self, attempt: Attempt, patient: bool) -> str:
+        statement = attempt.statement
         qid = self.reattachable(statement)
         if qid:
             self.reporter.note(
                 f"re-attached to query {qid} ({statement.template}) of the killed run"
             )
-            self.running[qid] = self.reporter.query_started(statement, qid)
-            return qid
-        answer = self._call(
-            "start_query_execution",
-            f"{statement.template}: cannot start the query",
-            QueryString=statement.sql,
-            # The same token on a retried call makes Athena start the query only once.
-            ClientRequestToken=str(uuid.uuid4()),
-            WorkGroup=self.settings.workgroup,
-            **(
-                {}
-                if self.workgroup.managed
-                else {"ResultConfiguration": {"OutputLocation": self.settings.results}}
-            ),
-        )
-        qid = answer["QueryExecutionId"]
-        self.running[qid] = self.reporter.query_started(statement, qid)
-        if self.journal:
-            self.journal.started_query(statement.sql, qid)
+        else:
+            qid = self._start(statement, patient)
+            if self.journal:
+                self.journal.started_query(statement.sql, qid)
+        attempt.query_id, attempt.sent = qid, time.monotonic()
+        attempt.record = self.reporter.query_started(statement, qid, attempt.record)
+        self.running[qid] = attempt
         return qid
+
+    def _start(self, statement: Statement, patient: bool) -> str:
+        token = self.tokens.setdefault(statement.sql, str(uuid.uuid4()))
+        # With nothing of ours in flight, wait out the account's quota; else let one of ours
+        # end first (see flight.py).
+        stop = stop_after_delay(self.limits.queue_timeout) if patient else stop_after_attempt(1)
+        try:
+            answer = self._call(
+                "start_query_execution",
+                f"{statement.template}: cannot start the query",
+                stop=stop,
+                QueryString=statement.sql,
+                # The same token on a retried call makes Athena start the query only once.
+                ClientRequestToken=token,
+                WorkGroup=self.settings.workgroup,
+                **self._result_configuration(),
+            )
+        except Throttled as exc:
+            if not patient:
+                raise
+            raise StepFailed(
+                statement.template,
+                f"Athena refused to start it for {self.limits.queue_timeout:g}s ({exc}): the "
+                "account's active-query quota is in use; lower --max-concurrent, raise "
+                "--queue-timeout, or ask AWS for a higher quota",
+            ) from exc
+        del self.tokens[statement.sql]
+        return answer["QueryExecutionId"]
+
+    def _result_configuration(self) -> dict:
+        if self.workgroup.managed:
+            return {}
+        return {"ResultConfiguration": {"OutputLocation": self.settings.results}}
 
     def reattachable(self, statement: Statement) -> str | None:
         """The killed run's query for this very statement, when it is still running or
@@ -357,7 +334,7 @@ class AthenaEngine(Engine):
         if not qid:
             return None
         try:
-            (execution,) = self._status([qid])
+            (execution,) = self.status([qid])
         except EltError:
             return None
         state = execution["Status"]["State"]
@@ -365,62 +342,53 @@ class AthenaEngine(Engine):
             return qid if self.table_exists(self.settings.database, statement.creates) else None
         return qid if state in ("QUEUED", "RUNNING", "SUCCEEDED") else None
 
-    def _wait(self, ids: list[str]) -> dict[str, tuple[QueryResult, dict]]:
-        """Check every query together until all are final; stop them all past the timeout."""
-        done: dict[str, tuple[QueryResult, dict]] = {}
-
-        def check() -> bool:
-            for execution in self._status([q for q in ids if q not in done]):
-                qid = execution["QueryExecutionId"]
-                state = execution["Status"]["State"]
-                self.reporter.query_state(qid, state)
-                # A query may go back from RUNNING to QUEUED; only a final state ends it.
-                if state in FINAL:
-                    done[qid] = (self._finished(execution), execution["Status"])
-            return len(done) == len(ids)
-
-        all_final = Retrying(
-            retry=retry_if_result(lambda finished: not finished),
-            wait=PollWait(self.settings.poll_max),
-            stop=stop_after_delay(self.settings.timeout),
-            retry_error_callback=lambda state: False,
-        )(check)
-        if not all_final:
-            late = next(q for q in ids if q not in done)
-            template = self.running[late].template
-            self._stop_all()
-            raise StepFailed(
-                template, f"timed out after {self.settings.timeout:g}s and was stopped", late
+    def status(self, ids: list[str]) -> list[dict]:
+        """The executions of these queries, up to 50 a call (BatchGetQueryExecution, whose
+        quota Athena shares with GetQueryExecution's). One Athena could not answer for is
+        asked alone, so an unknown id fails as it would alone."""
+        found = []
+        for start in range(0, len(ids), 50):
+            batch = ids[start : start + 50]
+            answer = self._call(
+                "batch_get_query_execution",
+                f"cannot check queries {', '.join(batch)}",
+                QueryExecutionIds=batch,
             )
-        return done
+            found += answer.get("QueryExecutions", [])
+            for unprocessed in answer.get("UnprocessedQueryExecutionIds", []):
+                qid = unprocessed["QueryExecutionId"]
+                found.append(
+                    self._call(
+                        "get_query_execution", f"cannot check query {qid}", QueryExecutionId=qid
+                    )["QueryExecution"]
+                )
+        return found
 
-    def _status(self, ids: list[str]) -> list[dict]:
-        return [
-            self._call("get_query_execution", f"cannot check query {qid}", QueryExecutionId=qid)[
-                "QueryExecution"
-            ]
-            for qid in ids
-        ]
-
-    def _finished(self, execution: dict) -> QueryResult:
+    def finished(self, execution: dict) -> QueryResult:
         """The final answer of a query, reported once."""
-        record = self.running.pop(execution["QueryExecutionId"])
+        attempt = self.running.pop(execution["QueryExecutionId"])
         stats = execution.get("Statistics", {})
         millis = stats.get(
             "TotalExecutionTimeInMillis", stats.get("EngineExecutionTimeInMillis", 0)
         )
+        queued = stats.get("QueryQueueTimeInMillis", 0) / 1000
+        status = execution["Status"]
         result = QueryResult(
-            record.template,
-            record.subject,
-            state=QueryState(execution["Status"]["State"]),
+            attempt.statement.template,
+            attempt.statement.subject,
+            state=QueryState(status["State"]),
             query_id=execution["QueryExecutionId"],
-            seconds=millis / 1000 if millis else time.monotonic() - record.started,
+            seconds=millis / 1000 if millis else time.monotonic() - attempt.sent,
             bytes_scanned=stats.get("DataScannedInBytes", 0),
             output_location=execution.get("ResultConfiguration", {}).get("OutputLocation", ""),
             statement_type=execution.get("StatementType", ""),
+            queued_seconds=queued or attempt.queued(),
+            attempt=attempt.number,
+            creates=attempt.statement.creates,
         )
         result = dataclasses.replace(result, cost_usd=estimated_cost(result))
-        self.reporter.query_finished(record, result)
+        why = "" if result.state == QueryState.SUCCEEDED else reason(status)
+        self.reporter.query_finished(attempt.record, result, why)
         return result
 
     def _pages(self, qid: str):
@@ -457,9 +425,9 @@ class AthenaEngine(Engine):
                 pass  # it may have just finished; the status check below tells
 
         def all_final() -> bool:
-            for execution in self._status(list(self.running)):
+            for execution in self.status(list(self.running)):
                 if execution["Status"]["State"] in FINAL:
-                    self._finished(execution)
+                    self.finished(execution)
             return not self.running
 
         Retrying(

@@ -25,7 +25,16 @@ ENGINES = {
         EngineKind(
             "athena",
             True,
-            ("results", "workgroup", "region", "profile", "poll_max"),
+            (
+                "results",
+                "workgroup",
+                "region",
+                "profile",
+                "queue_timeout",
+                "retries",
+                "max_concurrent",
+                "poll_max",
+            ),
             "elt_cli.engines.athena:AthenaEngine",
         ),
     )

@@ -48,8 +48,13 @@ class PlainReporter(Reporter):
         verb = "would skip" if self.dry_run else "skipped"
         self._line(f"{self.current_step}: {subject} {verb}, {reason}")
 
-    def query_started(self, statement: Statement, query_id: str | None = None) -> QueryRecord:
-        record = super().query_started(statement, query_id)
+    def query_started(
+        self,
+        statement: Statement,
+        query_id: str | None = None,
+        waiting: QueryRecord | None = None,
+    ) -> QueryRecord:
+        record = super().query_started(statement, query_id, waiting)
         if query_id:  # on Athena a query has a life worth logging; locally it is just done
             self._line(f"{record.step}: {_query_text(record)}")
         return record
@@ -61,8 +66,8 @@ class PlainReporter(Reporter):
             self._line(f"{record.step}: {_query_text(record)}")
         return changed
 
-    def query_finished(self, record: QueryRecord, result: QueryResult) -> None:
-        super().query_finished(record, result)
+    def query_finished(self, record: QueryRecord, result: QueryResult, reason: str = "") -> None:
+        super().query_finished(record, result, reason)
         if result.state != QueryState.PLANNED:
             self._line(f"{record.step}: {_query_text(record)}")
 

@@ -50,7 +50,18 @@ class QueryRecord:
     started: float
     state: QueryState = QueryState.RUNNING
     result: QueryResult | None = None
-    reason: str = ""  # why a skipped unit of work was skipped
+    reason: str = ""  # why a skipped unit of work was skipped, or why a query failed
+    attempt: int = 1  # 2 and more: Athena said the attempt before may succeed if resubmitted
+    retried: bool = False  # this attempt failed and the next one was sent
+
+    @property
+    def sent(self) -> bool:
+        return self.state not in (QueryState.WAITING, QueryState.SKIPPED)
+
+    @property
+    def failed(self) -> bool:
+        """Failed for good: a failed attempt that was resubmitted is not a failure."""
+        return self.state in FAILURES and not self.retried
 
 
 @dataclass
@@ -117,17 +128,51 @@ class Reporter:
         record.reason = reason
         self.skips.append(record)
 
-    def query_started(self, statement: Statement, query_id: str | None = None) -> QueryRecord:
+    def query_waiting(self, statement: Statement, attempt: int = 1) -> QueryRecord:
+        """A query that waits in elt for a free slot (--max-concurrent) before it is sent."""
+        record = QueryRecord(
+            self.current_step,
+            statement.template,
+            statement.subject,
+            None,
+            time.monotonic(),
+            state=QueryState.WAITING,
+            attempt=attempt,
+        )
+        self.queries.append(record)
+        return record
+
+    def query_started(
+        self,
+        statement: Statement,
+        query_id: str | None = None,
+        waiting: QueryRecord | None = None,
+    ) -> QueryRecord:
+        """A query sent (its waiting record, if it waited); Athena's first state is QUEUED."""
+        state = QueryState.QUEUED if query_id else QueryState.RUNNING
+        if waiting is not None:
+            waiting.query_id, waiting.state, waiting.started = query_id, state, time.monotonic()
+            return waiting
         record = QueryRecord(
             self.current_step,
             statement.template,
             statement.subject,
             query_id,
             time.monotonic(),
-            state=QueryState.QUEUED if query_id else QueryState.RUNNING,
+            state=state,
         )
         self.queries.append(record)
         return record
+
+    def query_retried(self, record: QueryRecord, reason: str, attempts: int) -> None:
+        """The attempt failed and Athena says it may succeed if resubmitted: it is, as
+        attempt record.attempt + 1 of `attempts`."""
+        record.retried, record.reason = True, reason
+        subject = f" [{_subject(record)}]" if _subject(record) else ""
+        self.note(
+            f"{record.template}{subject}: query {record.query_id} FAILED with an error Athena "
+            f"calls retryable ({reason}); resubmitted, attempt {record.attempt + 1} of {attempts}"
+        )
 
     def query_state(self, query_id: str, state: str) -> bool:
         """A status check saw `state`; True when it changed."""
@@ -137,8 +182,9 @@ class Reporter:
                 return True
         return False
 
-    def query_finished(self, record: QueryRecord, result: QueryResult) -> None:
+    def query_finished(self, record: QueryRecord, result: QueryResult, reason: str = "") -> None:
         record.state, record.result = result.state, result
+        record.reason = reason or record.reason
 
     def output(self, uri: str, rows: int | None = None, subject: str = "") -> None:
         """A file written (or, in a dry run, that would be)."""
@@ -164,6 +210,10 @@ class Reporter:
 
     def finish(self, error: str | None = None) -> None:
         """The command is over, whatever its outcome."""
+        for record in [q for q in self.queries if q.state == QueryState.WAITING]:
+            self.queries.remove(record)  # never sent: the run stopped first
+            record.state, record.reason = QueryState.SKIPPED, "not started: the run stopped first"
+            self.skips.append(record)
         for step in self.steps:
             if step.status == StepStatus.RUNNING:
                 step.status = StepStatus.FAILED
@@ -222,11 +272,15 @@ class Reporter:
             details = q.query_id[:8]  # the whole id is in the log and --json
             if r and r.statement_type != "DDL":
                 details += f" {human_bytes(r.bytes_scanned)} ${r.cost_usd:.4f}"
+            if r and r.queued_seconds >= 1:
+                details += f" queued {r.queued_seconds:.0f}s"
+            if q.attempt > 1:
+                details += f" attempt {q.attempt}"
         rows = r.row_count if r else None
         return Line(
             step.step,
             q.subject or step.detail,
-            STATUS.get(q.state, q.state),
+            "RETRIED" if q.retried else STATUS.get(q.state, q.state),
             r.seconds if r else None,
             rows,
             details,
@@ -253,8 +307,9 @@ class Reporter:
     def totals(self) -> dict:
         results = [q.result for q in self.queries if q.result]
         return {
-            "queries": len(self.queries),
-            "failed": sum(q.state in FAILURES for q in self.queries),
+            "queries": sum(q.sent for q in self.queries),
+            "failed": sum(q.failed for q in self.queries),
+            "retried": sum(q.retried for q in self.queries),
             "seconds": round(time.monotonic() - self.started, 3),
             "files": len(self.outputs),
             "rows": [o.rows for o in self.outputs],
@@ -276,8 +331,10 @@ class Reporter:
             planned = [p for p in self.plan if p["kind"] != "duckdb"]
             parts.append(f"{len(planned)} planned statements and actions; nothing was changed")
         else:
+            retried = f" ({t['retried']} resubmitted)" if t["retried"] else ""
             parts.append(
-                f"{t['queries']} quer{'ies' if t['queries'] != 1 else 'y'}, {t['failed']} failed"
+                f"{t['queries']} quer{'ies' if t['queries'] != 1 else 'y'}{retried}, "
+                f"{t['failed']} failed"
             )
         if self.athena:
             parts.append(f"{human_bytes(t['bytes_scanned'])} scanned, est. ${t['cost_usd']:.4f}")
@@ -313,7 +370,11 @@ class Reporter:
                     "subject": q.subject,
                     "query_id": q.query_id,
                     "state": q.state,
+                    "attempt": q.attempt,
+                    "retried": q.retried,
+                    "reason": q.reason,
                     "seconds": round(q.result.seconds, 3) if q.result else None,
+                    "queued_seconds": round(q.result.queued_seconds, 3) if q.result else None,
                     "rows": q.result.row_count if q.result else None,
                     "bytes_scanned": q.result.bytes_scanned if q.result else 0,
                     "cost_usd": round(q.result.cost_usd, 6) if q.result else 0.0,

@@ -127,6 +127,7 @@ class Moto:
         client.meta.events.register(f"before-call.{service}", self._inject)
         if service == "athena":
             client.meta.events.register("after-call.athena.GetQueryExecution", self._rewrite)
+            client.meta.events.register("after-call.athena.BatchGetQueryExecution", self._rewrite)
         if service == "s3":
             client.meta.events.register("after-call.s3.CopyObject", self._shorten)
 
@@ -160,7 +161,8 @@ class Moto:
         )
 
     def _rewrite(self, parsed, **_):
-        for execution in [parsed["QueryExecution"]] if "QueryExecution" in parsed else []:
+        executions = parsed.get("QueryExecutions") or [parsed.get("QueryExecution")]
+        for execution in [e for e in executions if e]:
             sql = execution.get("Query", "")
             for prefix, states in self.states.items():
                 if starts(sql, prefix) and states:

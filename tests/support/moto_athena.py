@@ -19,6 +19,12 @@ documents:
   workgroup that encrypts results client-side (CSE_KMS) leaves an unreadable file, and one with
   managed results leaves none. GetWorkGroup of an unknown name is InvalidRequestException.
 - A CTAS is DML in GetQueryExecution (billed), not DDL.
+- BatchGetQueryExecution (not in moto) answers as GetQueryExecution does, up to 50 ids.
+- A FAILED query carries an AthenaError (category, type, Retryable) as the error catalog
+  lists them; `Failure` and `transient` make one, failing a given number of times.
+- `quota`: the account's active-query quota; a start past it is TooManyRequestsException
+  ("You have exceeded the limit for the number of queries you can run concurrently"), and
+  `peak` is the most queries that were active at once. `slow` keeps a query RUNNING a while.
 
 What moto cannot produce at all (throttling, a FAILED query with a given reason, data scanned)
 is injected per test at botocore's event hooks by `Moto`.
@@ -42,9 +48,48 @@ ENFORCED_CTAS_ERROR = (
 )
 
 
+QUOTA_MESSAGE = (
+    "You have exceeded the limit for the number of queries you can run concurrently. Reduce "
+    "the number of concurrent queries submitted by this account. Contact customer support to "
+    "request a concurrent query limit increase."
+)
+INTERNAL_ERROR = (
+    "Amazon Athena experienced an internal error while executing this query. Please try "
+    "submitting the query again and if the issue reoccurs, contact AWS support for further "
+    "assistance."
+)
+
+
+@dataclass
+class Failure:
+    """How a query FAILS, with the AthenaError GetQueryExecution gives (error-reference.html):
+    by default a user error (category 2, type 1000), not retryable. `times`: how many starts
+    of it fail (None: all)."""
+
+    reason: str
+    retryable: bool = False
+    category: int = 2
+    error_type: int = 1000
+    times: int | None = None
+
+    def error(self) -> dict:
+        return {
+            "ErrorCategory": self.category,
+            "ErrorType": self.error_type,
+            "Retryable": self.retryable,
+            "ErrorMessage": self.reason,
+        }
+
+
+def transient(times: int = 1) -> Failure:
+    """Athena's internal error, which it says may succeed if resubmitted."""
+    return Failure(INTERNAL_ERROR, retryable=True, category=1, error_type=100, times=times)
+
+
 @dataclass
 class Started:
-    failure: str | None = None
+    failure: str | Failure | None = None  # a reason alone: a user error
+    at: float = field(default_factory=lambda: __import__("time").monotonic())
     effect: object = None  # what the query does to Glue once it has succeeded
     done: bool = False
     dml: bool = False
@@ -53,9 +98,13 @@ class Started:
 @dataclass
 class AthenaRules:
     started: dict[str, Started] = field(default_factory=dict)
-    failures: dict[str, str] = field(default_factory=dict)  # SQL prefix -> reason it FAILS with
+    # SQL prefix -> how it FAILS (a reason alone: a user error)
+    failures: dict[str, str | Failure] = field(default_factory=dict)
     hold: set[str] = field(default_factory=set)  # SQL prefixes of queries that stay RUNNING
+    slow: dict[str, float] = field(default_factory=dict)  # SQL prefix -> seconds it RUNS
     results: list = field(default_factory=list)  # (SQL prefix, rows with a header) it returns
+    quota: int | None = None  # the account's active (queued and running) query quota
+    peak: int = 0  # the most queries active at once
 
     # -- moto's backends, in this process ----------------------------------------------------
 
@@ -98,6 +147,11 @@ class AthenaRules:
             if not backend.get_work_group(workgroup):
                 return response.error("WorkGroup does not exist", 400)
             config = rules.workgroup(response, workgroup)
+            active = rules.active(backend)
+            if rules.quota is not None and active >= rules.quota:
+                body = {"__type": "TooManyRequestsException", "Message": QUOTA_MESSAGE}
+                return json.dumps(body), {"status": 400}
+            rules.peak = max(rules.peak, active + 1)
             result = response._get_param("ResultConfiguration")
             if config.get("EnforceWorkGroupConfiguration") and config.get("ResultConfiguration"):
                 result = json.loads(json.dumps(config["ResultConfiguration"]))  # the workgroup's
@@ -117,6 +171,45 @@ class AthenaRules:
             rules.finish(response.region, answer["QueryExecution"])
             return json.dumps(answer)
 
+        class One:
+            """GetQueryExecution's request for one id of a batch."""
+
+            def __init__(self, response, qid: str):
+                self.athena_backend, self.region, self.qid = (
+                    response.athena_backend,
+                    response.region,
+                    qid,
+                )
+
+            def _get_param(self, name: str) -> str:
+                return self.qid
+
+        def batch_get_query_execution(response):
+            """Not in moto: GetQueryExecution's answer for each id, up to 50 (the API's
+            limit); an unknown id is listed as unprocessed, as Athena does."""
+            ids = response._get_param("QueryExecutionIds") or []
+            if not 1 <= len(ids) <= 50:
+                return response.error(
+                    "1 validation error detected: Value at 'queryExecutionIds' failed to satisfy "
+                    "constraint: Member must have length less than or equal to 50",
+                    400,
+                )
+            found, unprocessed = [], []
+            for qid in ids:
+                if qid not in response.athena_backend.executions:
+                    unprocessed.append(
+                        {
+                            "QueryExecutionId": qid,
+                            "ErrorCode": "INVALID_INPUT",
+                            "ErrorMessage": f"QueryExecution {qid} was not found",
+                        }
+                    )
+                    continue
+                found.append(json.loads(get_query_execution(One(response, qid)))["QueryExecution"])
+            return json.dumps(
+                {"QueryExecutions": found, "UnprocessedQueryExecutionIds": unprocessed}
+            )
+
         def get_work_group(response):
             if not response.athena_backend.get_work_group(response._get_param("WorkGroup")):
                 name = response._get_param("WorkGroup")
@@ -125,7 +218,34 @@ class AthenaRules:
 
         monkeypatch.setattr(AthenaResponse, "start_query_execution", start_query_execution)
         monkeypatch.setattr(AthenaResponse, "get_query_execution", get_query_execution)
+        monkeypatch.setattr(
+            AthenaResponse, "batch_get_query_execution", batch_get_query_execution, raising=False
+        )
         monkeypatch.setattr(AthenaResponse, "get_work_group", get_work_group)
+
+    def held(self, sql: str, started: Started) -> bool:
+        """Still RUNNING where moto would say SUCCEEDED: `hold` (until stopped) or `slow`."""
+        import time
+
+        return any(starts(sql, prefix) for prefix in self.hold) or any(
+            starts(sql, prefix) and time.monotonic() - started.at < seconds
+            for prefix, seconds in self.slow.items()
+        )
+
+    def active(self, backend) -> int:
+        """Queries queued or running in the account, held and slow ones included."""
+        count = 0
+        for qid, execution in backend.executions.items():
+            state = execution.status  # moto's state manager moves it on as time passes
+            started = self.started.get(qid)
+            still = (
+                state == "SUCCEEDED"
+                and started is not None
+                and not started.failure
+                and self.held(execution.query, started)
+            )
+            count += state in ("QUEUED", "RUNNING") or still
+        return count
 
     @staticmethod
     def workgroup(response, name: str) -> dict:
@@ -143,9 +263,12 @@ class AthenaRules:
         if output and not caller_may(headers, "s3:PutObject", output):
             started.failure = f"Access denied when writing output to url: {output}"
             return
-        for prefix, reason in self.failures.items():
-            if starts(execution.query, prefix):
-                started.failure = reason
+        for prefix, failure in self.failures.items():
+            times = None if isinstance(failure, str) else failure.times
+            if starts(execution.query, prefix) and times != 0:
+                if isinstance(failure, Failure) and times is not None:
+                    failure.times = times - 1
+                started.failure = failure
                 return
         try:
             tree = sqlglot.parse_one(execution.query, read="athena")
@@ -319,11 +442,16 @@ class AthenaRules:
             execution["StatementType"] = "DML"
         if execution["Status"]["State"] != "SUCCEEDED":
             return
-        if any(starts(execution["Query"], prefix) for prefix in self.hold):
+        if self.held(execution["Query"], started):
             execution["Status"]["State"] = "RUNNING"  # until it is stopped (then CANCELLED)
             return
         if started.failure:
-            execution["Status"].update(State="FAILED", StateChangeReason=started.failure)
+            failure = started.failure
+            if isinstance(failure, str):
+                failure = Failure(failure)
+            execution["Status"].update(
+                State="FAILED", StateChangeReason=failure.reason, AthenaError=failure.error()
+            )
         elif not started.done:
             started.done = True
             if started.effect:
