@@ -54,10 +54,10 @@ class Elt:
     """A job (a folder of job.toml and SQL; the packaged MovieLens job by default) on a lake.
 
     Settings are keyword arguments named like the CLI's options (`lake`, `engine`, `database`,
-    `source_prefix`, `results`, `workgroup`, `region`, `profile`, `timeout`,
-    `queue_timeout`, `retries`, `max_concurrent`, `poll_max`,
-    `wait_lock`, `debug`); a setting not given is the job's default, then elt's. Environment
-    variables and elt.toml are the CLI's business: give what you read from them."""
+    `source_prefix`, `results`, `workgroup`, `region`, `profile`, `timeout`, `queue_timeout`,
+    `retries`, `max_concurrent`, `poll_max`, `wait_lock`, `lock_lease`, `debug`); a setting
+    not given is the job's default, then elt's. Environment variables and elt.toml are the
+    CLI's business: give what you read from them."""
 
     def __init__(
         self,

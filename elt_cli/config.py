@@ -33,6 +33,7 @@ CONFIG_KEYS = (
     "max_concurrent",
     "poll_max",
     "wait_lock",
+    "lock_lease",
 )
 DEFAULT_CONFIG = "elt.toml"
 
@@ -72,6 +73,7 @@ class Settings:
     max_concurrent: int = 8
     poll_max: float = 5.0
     wait_lock: float = 0.0
+    lock_lease: float = 180.0
     debug: bool = False
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 

@@ -42,6 +42,12 @@ class Job(Plan):
             self.lock = lock_for(self.settings, self.storage)
             self.lock.acquire(self.settings.wait_lock)
 
+    def still_locked(self) -> None:
+        """Before anything readers see changes: the lake's lock is still ours (an S3 lease
+        another run may have taken over, presuming this one dead)."""
+        if self.lock is not None:
+            self.lock.check()
+
     @cached_property
     def built(self) -> Builds:
         return Builds(self.storage, self.layout.state_dir() + "builds.json")
@@ -301,6 +307,7 @@ def _ctas(job: Job, build: Build, version: str, attempt: int = 1) -> Statement:
 
 def _publish(job: Job, built: Statement) -> None:
     """Point the view at the new version; keep the version it showed before, drop older ones."""
+    job.still_locked()
     view, version = version_of(built.creates)
     current = job.engine.table_info(job.database, view)
     previous = current.view_of if current and current.kind == "view" else None
@@ -372,6 +379,7 @@ def export(job: Job) -> None:
             )
     job.reporter.step_started("export", ", ".join(o.subject for o in outputs))
     for o in outputs:
+        job.still_locked()
         job.storage.delete_prefix(job.layout.export_dir(o.table))
         dest = job.export_file(o)
         statement = Statement("export", job.export_select(o), o.subject)
@@ -394,6 +402,7 @@ def move(job: Job) -> list[str]:
                 f"run `{job.command('export', o.values)}` first",
             )
         final = job.final_file(o)
+        job.still_locked()
         job.storage.move(files[0], final)
         job.reporter.moved(files[0], final, o.subject)
         finals.append(final)

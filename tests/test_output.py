@@ -169,6 +169,19 @@ def test_the_athena_summary_has_a_line_per_query_with_its_id_and_cost(elt, s3_la
 # -- --json ---------------------------------------------------------------------------------------
 
 
+def test_json_is_one_line_so_a_bash_operator_pushes_all_of_it_to_xcom(elt, awkward_lake, tmp_path):
+    """Airflow's BashOperator pushes the last line of stdout to XCom: that line is the whole
+    document, on success and on failure. At a terminal it is indented, to read."""
+    for args, code in ((["run", "--genre", "Sci-Fi"], 0), (["export", "--genre", "Nope"], 1)):
+        result = elt("--lake", awkward_lake, "--json", *args)
+        assert result.exit_code == code
+        assert result.stdout.count("\n") == 1 and result.stdout.endswith("}\n")
+        assert json.loads(result.stdout.splitlines()[-1])["exit_code"] == code
+    code, shown = elt_in_terminal("--lake", awkward_lake, "--json", "ensure-db", cwd=tmp_path)
+    assert code == 0
+    assert '\n  "schema_version": 1,\n' in shown
+
+
 def test_json_is_all_of_stdout_with_counts_that_agree(elt, awkward_lake):
     result = elt("--lake", awkward_lake, "--json", "run", "--genre", "Sci-Fi")
     assert result.exit_code == 0, result.output

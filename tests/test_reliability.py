@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -248,6 +249,43 @@ def test_resume_reattaches_to_the_killed_runs_athena_queries(elt, s3_lake, aws):
     )
 
 
+def test_a_run_killed_on_one_host_is_taken_over_from_another_within_the_lease(
+    elt, s3_lake, aws, monkeypatch
+):
+    """Airflow retries a task killed with its worker (kill -9, OOM, a lost node) on another
+    worker: the retry takes the killed run's lock over once its lease (2 s here) has not been
+    renewed, and `--resume` re-attaches to the build the killed run left running."""
+    aws.results = [
+        ("SELECT genre", [["genre", "films"], ["Sci-Fi", "10"]]),
+        ("SELECT movie_id", [["movie_id", "title", "year", "avg_rating", "num_ratings"],
+                             ["9", "Alien", "1979", "3.75", "2"]]),
+    ]  # fmt: skip
+    aws.rules.hold.add("CREATE TABLE movielens_elt.sci_fi__")
+    lease = ["--lock-lease", "2"]
+    first = start_elt("--lake", s3_lake, *lease, "run", "--genre", "Sci-Fi")
+    assert kill_at(first, "subset [Sci-Fi] QUEUED")
+    killed = time.monotonic()
+    aws.rules.hold.clear()  # the build goes on on Athena and finishes
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "worker-2")
+    at_once = elt("--lake", s3_lake, *lease, "run", "--genre", "Sci-Fi", "--resume")
+    assert at_once.exit_code == 1
+    assert "its lease was renewed" in last_line(at_once)
+    assert "taken over once not renewed for 2s" in last_line(at_once)
+
+    retry = elt("--lake", s3_lake, *lease, "--wait-lock", "30", "run", "--genre", "Sci-Fi",
+                "--resume")  # fmt: skip
+    assert retry.exit_code == 0, retry.output
+    takeover, *renewals = [
+        t for t, (op, p) in zip(aws.times, aws.calls, strict=True)
+        if op == "PutObject" and p["Key"].endswith("lock.json") and "IfMatch" in p
+    ]  # fmt: skip
+    assert 2 <= takeover - killed < 2 + 1 + 1  # the lease, S3's dates to the second, a poll
+    assert "re-attached to query" in retry.stderr
+    assert aws.get("movielens/sci_fi/sci_fi-movies.csv").endswith(b"9,Alien,1979,3.75,2\n")
+    assert "_elt/movielens_elt/lock.json" not in aws.keys()
+
+
 # -- one writer per lake -----------------------------------------------------------------------
 
 
@@ -314,38 +352,84 @@ def test_s3_lock_held_by_a_live_run_is_respected(elt, s3_lake, aws):
     )
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 1
-    assert last_line(result) == (
-        "Error: database movielens_elt in lake s3://lake is locked by alice@other-host pid 4242 "
-        "since 2026-11-25T01:00:00Z (waited 0s; give --wait-lock SECONDS to wait longer)"
+    assert re.fullmatch(
+        r"Error: database movielens_elt in lake s3://lake is locked by alice@other-host pid 4242 "
+        r"since 2026-11-25T01:00:00Z; its lease was renewed [01]s ago and is taken over once not "
+        r"renewed for 180s \(waited 0s; give --wait-lock SECONDS to wait longer\)",
+        last_line(result),
     )
     assert aws.queries() == []
 
 
 @pytest.mark.parametrize(
-    "stale",
+    ("stale", "after"),
     [
-        {"host": socket.gethostname(), "pid": 2**22 + 7, "started": time.time()},  # dead process
-        {"host": "other-host", "pid": 1, "started": time.time() - 13 * 3600},  # expired
+        ({"host": socket.gethostname(), "pid": 2**22 + 7, "started": time.time()}, 0),  # dead
+        ({"host": "other-host", "pid": 1, "started": time.time(), "lease": 1}, 2.2),  # expired
     ],
+    ids=["holder-gone-from-this-host", "lease-not-renewed"],
 )
-def test_stale_s3_lock_is_taken_over_and_released(elt, s3_lake, aws, stale):
+def test_stale_s3_lock_is_taken_over_and_released(elt, s3_lake, aws, stale, after):
     aws.results = [("SELECT genre", [["genre", "films"], ["Sci-Fi", "10"]])]
     aws.put("_elt/movielens_elt/lock.json", json.dumps({**stale, "token": "old"}).encode())
+    time.sleep(after)  # S3 dates the lock to the second
     result = elt("--lake", s3_lake, "ensure-db")
     assert result.exit_code == 0, result.output
     assert "_elt/movielens_elt/lock.json" not in aws.keys()
-    assert len([p for p in aws.sent("PutObject") if p["Key"].endswith("lock.json")]) == 2
+    takeovers = [p for p in aws.sent("PutObject") if p["Key"].endswith("lock.json")]
+    assert len(takeovers) == 2 and "IfMatch" in takeovers[1]  # the one it found, replaced
+
+
+def s3_lock(moto_url, lease: float = 180.0) -> S3Lock:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+    storage = S3Storage(lambda uri: "/_elt/" in uri, None, client=client)
+    return S3Lock(storage, "s3://lake/_elt/db/lock.json", "db", lease)
+
+
+def test_a_held_lease_is_renewed_and_never_taken_over(aws, moto_url):
+    holder, other = s3_lock(moto_url, lease=1.5), s3_lock(moto_url, lease=1.5)
+    holder.acquire(0)
+    try:
+        first = aws.s3.head_object(Bucket="lake", Key="_elt/db/lock.json")["ETag"]
+        with pytest.raises(EltError, match=r"taken over once not renewed for 1\.5s"):
+            other.acquire(3.5)  # more than twice the lease: it is renewed all along
+        assert aws.s3.head_object(Bucket="lake", Key="_elt/db/lock.json")["ETag"] != first
+        holder.check()  # still ours
+    finally:
+        holder.release()
+    assert aws.keys("_elt/") == []
+
+
+def test_a_holder_whose_lease_was_taken_over_stops_before_publishing(aws, moto_url):
+    holder = s3_lock(moto_url, lease=1.2)
+    holder.acquire(0)
+    theirs = {"owner": "bob", "host": "h", "pid": 1, "lease": 180, "token": "theirs"}
+    aws.put("_elt/db/lock.json", json.dumps(theirs).encode())  # as a takeover writes it
+    time.sleep(0.6)  # a renewal (every 0.2 s) finds it
+    with pytest.raises(EltError, match=r"^lost the lock on db \(another run took it over; "):
+        holder.check()
+    holder.release()
+    assert json.loads(aws.get("_elt/db/lock.json"))["token"] == "theirs"  # not ours to delete
+
+
+def test_a_holder_that_cannot_renew_its_lease_stops_before_publishing(aws, moto_url):
+    holder = s3_lock(moto_url, lease=1.2)
+    holder.acquire(0)
+
+    def unreachable(*args, **kwargs):
+        raise EltError("cannot write s3://lake/_elt/db/lock.json: cannot reach S3")
+
+    holder.storage.put_if = unreachable  # S3 out of reach from here on
+    time.sleep(1.5)
+    with pytest.raises(EltError, match=r"could not be renewed for \d+s; the lease is 1\.2s"):
+        holder.check()
+    holder.release()
 
 
 def test_s3_lock_admits_one_of_two_at_once(aws, moto_url):
-    import boto3
-
-    def make():
-        client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
-        storage = S3Storage(lambda uri: "/_elt/" in uri, None, client=client)
-        return S3Lock(storage, "s3://lake/_elt/db/lock.json", "db")
-
-    first, second = make(), make()
+    first, second = s3_lock(moto_url), s3_lock(moto_url)
     first.acquire(0)
     with pytest.raises(EltError, match=r"^db is locked by .* \(waited 0\.6s; give --wait-lock"):
         second.acquire(0.6)
@@ -356,13 +440,9 @@ def test_s3_lock_admits_one_of_two_at_once(aws, moto_url):
 
 
 def test_an_s3_lock_is_released_only_by_the_run_that_holds_it(aws, moto_url):
-    """A run whose lock was taken over (it was older than 12 hours, or its holder seemed
-    dead) must not delete the new holder's lock when it ends."""
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
-    storage = S3Storage(lambda uri: "/_elt/" in uri, None, client=client)
-    lock = S3Lock(storage, "s3://lake/_elt/db/lock.json", "db")
+    """A run whose lock was taken over (its lease ran out, or its holder seemed dead) must not
+    delete the new holder's lock when it ends."""
+    lock = s3_lock(moto_url)
     lock.acquire(0)
     theirs = {"owner": "bob", "host": "h", "pid": 1, "started": time.time(), "token": "theirs"}
     aws.put("_elt/db/lock.json", json.dumps(theirs).encode())

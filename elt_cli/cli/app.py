@@ -77,9 +77,11 @@ class App:
                 else:
                     console.print(line)
         elif not isinstance(error, click.exceptions.Exit):
-            # Under --json the document is all of stdout, so `elt --json run | jq` works.
+            # Under --json the document is all of stdout, so `elt --json run | jq` works, and
+            # one line (indented only at a terminal): a BashOperator pushes the last line of
+            # stdout to XCom.
             document = self.reporter.document(command or "", code, message)
-            click.echo(json.dumps(document, indent=2))
+            click.echo(json.dumps(document, indent=2 if sys.stdout.isatty() else None))
 
 
 def make_reporter(progress: bool | None, as_json: bool, dry_run: bool, root: str) -> Reporter:

@@ -134,6 +134,14 @@ OPTIONS = [
         help="Seconds to wait for another run on the same lake and database.",
     ),
     click.option(
+        "--lock-lease",
+        envvar="ELT_LOCK_LEASE",
+        type=click.FloatRange(min=1),
+        default=180.0,
+        show_default=True,
+        help="Seconds an s3:// lake's lock outlives a run that stopped renewing it (killed).",
+    ),
+    click.option(
         "--dry-run", is_flag=True, help="Print every statement and storage action; change nothing."
     ),
     click.option(

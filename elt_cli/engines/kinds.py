@@ -34,6 +34,7 @@ ENGINES = {
                 "retries",
                 "max_concurrent",
                 "poll_max",
+                "lock_lease",
             ),
             "elt_cli.engines.athena:AthenaEngine",
         ),

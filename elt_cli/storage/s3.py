@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from elt_cli import aws
@@ -9,6 +10,13 @@ from elt_cli.errors import BadInput, EltError
 from elt_cli.storage.base import DeleteGuard, is_hidden
 
 NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+
+
+@dataclass(frozen=True)
+class Versioned:
+    text: str
+    etag: str
+    age: float  # seconds since it was last written, by S3's clock
 
 
 def split(uri: str) -> tuple[str, str]:
@@ -124,15 +132,22 @@ class S3Storage:
 
     def read_text(self, uri: str) -> str | None:
         found = self.read_versioned(uri)
-        return found[0] if found else None
+        return found.text if found else None
 
-    def read_versioned(self, uri: str) -> tuple[str, str] | None:
-        """The object's text and ETag, or None if there is none."""
+    def read_versioned(self, uri: str) -> Versioned | None:
+        """The object's text, ETag and age, or None if there is none."""
+        from email.utils import parsedate_to_datetime
+
         bucket, key = split(uri)
         answer = self._call(
             "get_object", f"cannot read {uri}", missing=NOT_FOUND, Bucket=bucket, Key=key
         )
-        return None if answer is None else (answer["Body"].read().decode("utf-8"), answer["ETag"])
+        if answer is None:
+            return None
+        # S3's clock on both sides: the client's may be off by minutes
+        now = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        age = (parsedate_to_datetime(now) - answer["LastModified"]).total_seconds() if now else 0
+        return Versioned(answer["Body"].read().decode("utf-8"), answer["ETag"], max(0.0, age))
 
     def write_text(self, uri: str, text: str) -> None:
         bucket, key = split(uri)
@@ -153,9 +168,9 @@ class S3Storage:
                 "lake's lock needs: pip install --upgrade 'boto3>=1.35.69'"
             )
 
-    def put_if(self, uri: str, text: str, etag: str | None = None) -> bool:
+    def put_if(self, uri: str, text: str, etag: str | None = None) -> str | None:
         """Conditional write: only if no object is there (etag None) or it still has `etag`.
-        False when another writer got there first."""
+        The new object's ETag; None when another writer got there first."""
         bucket, key = split(uri)
         condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
         answer = self._call(
@@ -167,7 +182,7 @@ class S3Storage:
             Body=text.encode("utf-8"),
             **condition,
         )
-        return answer is not None
+        return None if answer is None else answer["ETag"]
 
     def delete(self, uri: str) -> None:
         if not self.may_delete(uri):
