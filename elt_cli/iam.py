@@ -4,7 +4,8 @@ Each statement is there for a call elt (or Athena on its behalf) makes:
 
 - Athena: start, check, read and stop queries, and read the workgroup's settings, in that
   workgroup; GetDatabase in the data catalog (ensure-db).
-- Glue: the database and its tables (external tables, CTAS versions, views). Athena's
+- Glue: the database and its tables (external tables, CTAS versions, views), and the old
+  versions Glue keeps of a view, pruned after each publish. Athena's
   fine-grained access page: access to the `default` database "must be present" for
   GetDatabase, GetDatabases and CreateDatabase.
 - S3, each prefix with only what elt does there: read the raw files; read, write and delete
@@ -97,6 +98,8 @@ def policy(
                 "glue:UpdateTable",
                 "glue:DeleteTable",
                 "glue:GetPartitions",
+                "glue:GetTableVersions",
+                "glue:BatchDeleteTableVersion",
             ],
             "Resource": [f"{glue}:catalog", f"{glue}:database/{db}", f"{glue}:table/{db}/*"],
         },

@@ -16,7 +16,7 @@ from typing import Any
 
 from elt_cli import sql
 from elt_cli.engines.base import Engine, QueryResult, Statement
-from elt_cli.errors import BadInput, MalformedRows, StepFailed
+from elt_cli.errors import BadInput, EltError, MalformedRows, StepFailed
 from elt_cli.journal import Builds, Journal, digest
 from elt_cli.plan import Build, Plan
 from elt_cli.report import Reporter
@@ -234,6 +234,11 @@ def list_values(job: Job, parameter: str) -> list[tuple[str, int]] | None:
     return found
 
 
+# Glue versions of a view kept after a publish (each CREATE OR REPLACE VIEW adds one): enough
+# to see what it pointed at lately, far below Glue's 100,000 a table.
+VIEW_VERSIONS_KEPT = 5
+
+
 def new_version() -> str:
     return time.strftime("v%Y%m%dt%H%M%S") + secrets.token_hex(3)
 
@@ -324,6 +329,10 @@ def _publish(job: Job, built: Statement) -> None:
         )
     publish = sql.publish(job.database, view, built.creates)
     job.engine.execute(Statement("publish", publish, built.subject, creates=view))
+    try:
+        job.engine.prune_versions(job.database, view, VIEW_VERSIONS_KEPT)
+    except EltError as exc:  # housekeeping: the view is published, the run goes on
+        job.reporter.note(f"build-subset: {exc}; `elt iam-policy` prints what elt needs")
     keep = {built.creates, previous}
     old = [t for t in job.engine.tables(job.database, f"{view}__v") if t.name not in keep]
     _discard(job, [Statement("drop_old", "", built.subject, creates=t.name) for t in old])

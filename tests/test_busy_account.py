@@ -219,3 +219,24 @@ def test_a_quota_that_never_frees_up_fails_at_the_queue_timeout_in_words(elt, aw
         "--max-concurrent, raise --queue-timeout, or ask AWS for a higher quota"
     )
     assert aws.executions() == []
+
+
+# -- what piles up -------------------------------------------------------------------------------
+
+
+def test_each_publish_prunes_the_views_old_glue_versions(elt, s3_lake, answers):
+    """Every CREATE OR REPLACE VIEW adds a version to the view in Glue (at most 100,000 a
+    table): after each publish only the newest few are kept."""
+    aws = answers
+    for step in ("ensure-db", "create-tables"):
+        assert elt("--lake", s3_lake, step).exit_code == 0
+    for i in range(8):  # new raw data each night: a new build and a new publish
+        aws.put(f"movielens/ratings/night-{i}.csv", b"userId,movieId,rating,timestamp\n")
+        result = elt("--lake", s3_lake, "build-subset", "--genre", "Sci-Fi")
+        assert result.exit_code == 0, result.output
+    versions = aws.glue.get_table_versions(DatabaseName="movielens_elt", TableName="sci_fi")
+    kept = sorted(int(v["VersionId"]) for v in versions["TableVersions"])
+    assert kept == [4, 5, 6, 7, 8]  # the newest five of eight
+    current = aws.glue.get_table(DatabaseName="movielens_elt", Name="sci_fi")["Table"]
+    (last,) = [q for q in aws.queries() if q.startswith(SCI_FI_CTAS)][-1:]
+    assert _table_info(current).view_of == last.split()[2].split(".")[1]

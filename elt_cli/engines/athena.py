@@ -221,6 +221,41 @@ class AthenaEngine(Engine):
                     "says; check how the DDL writes that value",
                 )
 
+    def prune_versions(self, database: str, table: str, keep: int) -> int:
+        """Glue keeps every version of a table (a CREATE OR REPLACE VIEW adds one), up to
+        100,000 a table and 1,000,000 an account: delete all but the newest `keep`; how many
+        went."""
+        versions, token = [], None
+        while True:
+            page = aws.call(
+                self.glue.get_table_versions,
+                f"cannot list the versions of {database}.{table} in Glue",
+                DatabaseName=database,
+                TableName=table,
+                **({"NextToken": token} if token else {}),
+            )
+            versions += [v["VersionId"] for v in page.get("TableVersions", [])]
+            token = page.get("NextToken")
+            if not token:
+                break
+        old = sorted(versions, key=int, reverse=True)[keep:]
+        for start in range(0, len(old), 100):
+            answer = aws.call(
+                self.glue.batch_delete_table_version,
+                f"cannot delete old versions of {database}.{table} in Glue",
+                DatabaseName=database,
+                TableName=table,
+                VersionIds=old[start : start + 100],
+            )
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                detail = first.get("ErrorDetail", {})
+                raise EltError(
+                    f"cannot delete version {first.get('VersionId')} of {database}.{table} in "
+                    f"Glue: {detail.get('ErrorCode')}: {detail.get('ErrorMessage')}"
+                )
+        return len(old)
+
     def tables(self, database: str, prefix: str) -> list[TableInfo]:
         found, token = [], None
         while True:

@@ -50,6 +50,11 @@ class Engine(ABC):
         """After a CREATE EXTERNAL TABLE: the catalog holds how to read the files as the DDL
         says it (raise StepFailed where it does not)."""
 
+    def prune_versions(self, database: str, table: str, keep: int) -> int:
+        """Delete all but the newest `keep` versions the catalog keeps of a table; how many
+        went (a catalog that keeps none: 0)."""
+        return 0
+
     def reattachable(self, statement: Statement) -> str | None:
         """The id of a killed run's query for this statement that `--resume` re-attaches to."""
         return None

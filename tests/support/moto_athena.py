@@ -19,7 +19,8 @@ documents:
   workgroup that encrypts results client-side (CSE_KMS) leaves an unreadable file, and one with
   managed results leaves none. GetWorkGroup of an unknown name is InvalidRequestException.
 - A CTAS is DML in GetQueryExecution (billed), not DDL.
-- BatchGetQueryExecution (not in moto) answers as GetQueryExecution does, up to 50 ids.
+- BatchGetQueryExecution (not in moto) answers as GetQueryExecution does, up to 50 ids;
+  Glue's BatchDeleteTableVersion (not in moto either) as DeleteTableVersion does, up to 100.
 - A FAILED query carries an AthenaError (category, type, Retryable) as the error catalog
   lists them; `Failure` and `transient` make one, failing a given number of times.
 - `quota`: the account's active-query quota; a start past it is TooManyRequestsException
@@ -216,6 +217,38 @@ class AthenaRules:
                 return response.error(f"WorkGroup {name} is not found.", 400)
             return workgroup_original(response)
 
+        def batch_delete_table_version(response):
+            """Not in moto: DeleteTableVersion for each id, up to 100 (the API's limit)."""
+            params = response.parameters
+            ids = params.get("VersionIds") or []
+            if len(ids) > 100:
+                body = {"__type": "InvalidInputException", "Message": "at most 100 VersionIds"}
+                return json.dumps(body), {"status": 400}
+            backend = response.glue_backend
+            errors = []
+            for version in ids:
+                try:
+                    backend.delete_table_version(
+                        params["DatabaseName"], params["TableName"], version
+                    )
+                except Exception as exc:
+                    errors.append(
+                        {
+                            "TableName": params["TableName"],
+                            "VersionId": version,
+                            "ErrorDetail": {
+                                "ErrorCode": "EntityNotFoundException",
+                                "ErrorMessage": str(exc),
+                            },
+                        }
+                    )
+            return json.dumps({"Errors": errors})
+
+        from moto.glue.responses import GlueResponse
+
+        monkeypatch.setattr(
+            GlueResponse, "batch_delete_table_version", batch_delete_table_version, raising=False
+        )
         monkeypatch.setattr(AthenaResponse, "start_query_execution", start_query_execution)
         monkeypatch.setattr(AthenaResponse, "get_query_execution", get_query_execution)
         monkeypatch.setattr(
