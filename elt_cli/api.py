@@ -183,9 +183,16 @@ class Elt:
 
         return self._result("check", check_job(self.spec, self.settings))
 
-    def iam_policy(self, *, sample_data: bool = False, **values: str | Iterable[str]) -> Result:
+    def iam_policy(
+        self,
+        *,
+        sample_data: bool = False,
+        lake_formation: bool = False,
+        **values: str | Iterable[str],
+    ) -> Result:
         """The least IAM policy elt needs on AWS for these settings and the job (the value, a
-        policy document); parameter values name the final files exactly."""
+        policy document); parameter values name the final files exactly. `lake_formation`:
+        the account's data is governed by Lake Formation (its grants are in the README)."""
         from elt_cli import aws
         from elt_cli.engines.athena import read_workgroup
         from elt_cli.errors import EltError
@@ -217,6 +224,7 @@ class Elt:
             workgroup_output=output,
             kms_keys=keys,
             sample_data=sample_data,
+            lake_formation=lake_formation,
         )
         return Result("iam-policy", document, self.reporter, notes)
 

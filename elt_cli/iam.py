@@ -9,8 +9,9 @@ Each statement is there for a call elt (or Athena on its behalf) makes:
   fine-grained access page: access to the `default` database "must be present" for
   GetDatabase, GetDatabases and CreateDatabase.
 - S3, each prefix with only what elt does there: read the raw files; read, write and delete
-  under the prefixes elt owns (table versions, export staging, run state and lock); read and
-  write query results (Athena writes them as the caller; elt reads the export's); write the
+  under the prefixes elt owns (table versions, export staging, run state and lock); read,
+  write and delete query results (Athena writes them as the caller; elt reads the export's,
+  then deletes the files its queries left); write the
   final files and read them back to check a copy is whole (HeadObject needs s3:GetObject).
 """
 
@@ -44,6 +45,7 @@ def policy(
     workgroup_output: str | None = None,
     kms_keys: list[str] | None = None,
     sample_data: bool = False,
+    lake_formation: bool = False,
 ) -> dict:
     """The policy document. `raw`: the job's raw file prefixes; `finals`: its final files,
     named `exact`ly (parameter values given) or as patterns with `*`; `workgroup_output`: the
@@ -124,7 +126,7 @@ def policy(
         {
             "Sid": "S3QueryResults",
             "Effect": "Allow",
-            "Action": ["s3:GetObject", *OBJECT_WRITE],
+            "Action": ["s3:GetObject", "s3:DeleteObject", *OBJECT_WRITE],
             "Resource": _object_arns(as_prefix(results)),
         },
         {
@@ -161,6 +163,18 @@ def policy(
                 "Effect": "Allow",
                 "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                 "Resource": sorted(kms_keys),
+            }
+        )
+    if lake_formation:
+        # On an account whose data Lake Formation governs, Athena gets S3 credentials for each
+        # table from Lake Formation on the caller's behalf; the action takes no resource
+        # (lf-permissions-reference.html). The grants themselves are Lake Formation's: README.
+        statements.append(
+            {
+                "Sid": "LakeFormationDataAccess",
+                "Effect": "Allow",
+                "Action": ["lakeformation:GetDataAccess"],
+                "Resource": "*",
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}

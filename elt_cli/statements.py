@@ -71,6 +71,7 @@ class QueryResult:
     queued_seconds: float = 0.0  # Athena: time in its queue before it ran
     attempt: int = 1  # Athena: 2 and more when it was resubmitted (Statement.again)
     creates: str = ""  # the table the query made, when a CTAS (its attempt's name)
+    result_files: tuple[str, ...] = ()  # Athena: what it wrote beside the results (see athena)
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
     ratings = guarded("ratings", ["userId", "movieId", "rating", "timestamp"])
     # the one query that reads the raw files: every rated film, published as movie_ratings
     assert sent[5].startswith(
-        f"CREATE TABLE movielens_elt.movie_ratings__{version}\nWITH (format = 'PARQUET', "
+        f"CREATE TABLE movielens_elt.movie_ratings__{version}\n"
+        "WITH (format = 'PARQUET', write_compression = 'ZSTD', "
         f"external_location = 's3://lake/tables/movielens_elt/movie_ratings/{version}/')\nAS\n"
         "SELECT"
     )
@@ -109,7 +110,8 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
         "CROSS JOIN UNNEST(SPLIT(genres, '|')) AS t(genre) GROUP BY genre ORDER BY genre"
     )
     assert sent[8].startswith(
-        f"CREATE TABLE movielens_elt.sci_fi__{version}\nWITH (format = 'PARQUET', "
+        f"CREATE TABLE movielens_elt.sci_fi__{version}\n"
+        "WITH (format = 'PARQUET', write_compression = 'ZSTD', "
         f"external_location = 's3://lake/tables/movielens_elt/sci_fi/{version}/')\nAS\nSELECT"
     )
     assert queries[8].endswith(
@@ -408,9 +410,17 @@ def test_results_go_where_results_says(elt, s3_lake, athena_results, how):
     sent = {p["ResultConfiguration"]["OutputLocation"] for p in aws.sent("StartQueryExecution")}
     assert sent == {where}
     assert aws.keys("athena-results/") == []
-    pages = aws.s3.list_objects_v2(Bucket="results", Prefix="elt/")["Contents"]
-    assert len(pages) == len(aws.queries())  # one result file per query, there
+    ids = aws.athena.list_query_executions()["QueryExecutionIds"]
+    written = {
+        aws.athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"][
+            "ResultConfiguration"
+        ]["OutputLocation"].rsplit("/", 1)[0]
+        for qid in ids
+    }
+    assert written == {"s3://results/elt", "s3://results/elt/tables"}  # tables: CTAS manifests
     assert aws.get(FINAL_KEY) == csv_bytes(aws.results[1][1])  # the export was read from there
+    # and each result file was deleted once read
+    assert "Contents" not in aws.s3.list_objects_v2(Bucket="results", Prefix="elt/")
 
 
 @pytest.mark.slow
@@ -539,7 +549,7 @@ def test_workgroup_region_and_profile(elt, aws, monkeypatch, tmp_path):
     # the workgroup enforces its result location: the results went there, not to --results
     execution = west.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
     assert execution["ResultConfiguration"]["OutputLocation"] == f"s3://lake/wg-results/{qid}.csv"
-    assert aws.keys("wg-results/") == [f"wg-results/{qid}.csv"]
+    assert aws.keys("wg-results/") == []  # deleted once read, there too
     assert aws.keys("athena-results/") == []
 
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
@@ -647,3 +657,28 @@ def test_a_run_lists_each_raw_prefix_at_most_twice(elt, s3_lake, athena_results)
     for raw in ("movielens/movies/", "movielens/ratings/"):
         listings = [p for p in aws.sent("ListObjectsV2") if p.get("Prefix") == raw]
         assert 1 <= len(listings) <= 2, (raw, len(listings))
+
+
+def test_the_result_location_elt_sends_carries_the_workgroups_encryption(elt, aws):
+    """A workgroup that does not enforce its settings: elt's ResultConfiguration replaces the
+    workgroup's, so it carries the workgroup's SSE-KMS key and ACL (a bucket policy demanding
+    them would otherwise deny Athena's writes)."""
+    writes = {
+        "EncryptionConfiguration": {
+            "EncryptionOption": "SSE_KMS",
+            "KmsKey": "arn:aws:kms:us-east-1:123456789012:key/results",
+        },
+        "AclConfiguration": {"S3AclOption": "BUCKET_OWNER_FULL_CONTROL"},
+    }
+    aws.athena.create_work_group(
+        Name="kms",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://lake/wg-results/", **writes},
+            "EnforceWorkGroupConfiguration": False,
+        },
+    )
+    result = elt("--lake", "s3://lake", "--workgroup", "kms", "ensure-db")
+    assert result.exit_code == 0, result.output
+    (sent,) = {json.dumps(p["ResultConfiguration"], sort_keys=True)
+               for p in aws.sent("StartQueryExecution")}  # fmt: skip
+    assert json.loads(sent) == {"OutputLocation": "s3://lake/athena-results/", **writes}

@@ -5,6 +5,7 @@ as Athena: see support/moto_athena.py)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from support import last_line
@@ -240,3 +241,56 @@ def test_each_publish_prunes_the_views_old_glue_versions(elt, s3_lake, answers):
     current = aws.glue.get_table(DatabaseName="movielens_elt", Name="sci_fi")["Table"]
     (last,) = [q for q in aws.queries() if q.startswith(SCI_FI_CTAS)][-1:]
     assert _table_info(current).view_of == last.split()[2].split(".")[1]
+
+
+def test_the_files_athena_leaves_for_elts_queries_are_deleted_once_read(elt, s3_lake, answers):
+    """Each query leaves `<id>.csv` and `<id>.csv.metadata` in the result location (a CTAS its
+    manifest and metadata under tables/): night after night they pile up unless removed.
+    Another tool's result files there are not elt's to delete."""
+    aws = answers
+    aws.put("athena-results/0b9a5c2e-0000-4000-8000-000000000000.csv", b"someone else's")
+    aws.failures["SELECT genre"] = transient(times=1)  # a failed attempt leaves its files too
+    result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert aws.keys("athena-results/") == [
+        "athena-results/0b9a5c2e-0000-4000-8000-000000000000.csv"
+    ]
+    assert aws.get("movielens/sci_fi/sci_fi-movies.csv").endswith(b"9,Alien,1979,3.75,2\n")
+
+
+def test_in_an_enforcing_workgroup_only_the_published_versions_data_stays(elt, s3_lake, answers):
+    aws = answers
+    workgroup = aws.enforcing_workgroup()
+    for night in range(2):
+        aws.put(f"movielens/ratings/night-{night}.csv", b"userId,movieId,rating,timestamp\n")
+        result = elt("--lake", s3_lake, "--workgroup", workgroup, "run", "--genre", "Sci-Fi")
+        assert result.exit_code == 0, result.output
+    left = aws.keys("wg-results/")
+    # the data of the versions the views show (and the one kept before each), nothing else
+    assert left and all(re.fullmatch(r"wg-results/tables/[0-9a-f-]{36}/[0-9a-f-]{36}_00000", k)
+                        for k in left)  # fmt: skip
+    views = [_table_info(t) for t in aws.glue.get_tables(DatabaseName="movielens_elt")["TableList"]]
+    shown = {v.view_of for v in views if v.kind == "view"}
+    locations = {
+        t["StorageDescriptor"]["Location"]
+        for t in aws.glue.get_tables(DatabaseName="movielens_elt")["TableList"]
+        if t["Name"] in shown
+    }
+    assert {loc.removeprefix("s3://lake/") for loc in locations} <= {
+        k.rsplit("/", 1)[0] + "/" for k in left
+    }
+
+
+def test_a_policy_that_cannot_delete_result_files_keeps_them_and_says_so_once(elt, aws):
+    """An older policy without s3:DeleteObject on the results prefix: the run's work is done,
+    so it succeeds, and the files stay as they did before elt deleted them."""
+    aws.errors["DeleteObjects"] = ("AccessDenied", "Access Denied")
+    result = elt("--lake", "s3://lake", "ensure-db")
+    assert result.exit_code == 0, result.output
+    assert aws.keys("athena-results/")  # kept
+    notes = [line for line in result.stderr.splitlines() if "result files are kept" in line]
+    assert len(notes) == 1, result.stderr
+    assert notes[0].endswith(
+        "query result files are kept: cannot delete query result files in s3://lake: access "
+        "denied (AccessDenied: Access Denied); `elt iam-policy` prints the permissions elt needs"
+    )

@@ -166,6 +166,20 @@ def test_the_policy_follows_an_enforcing_workgroup_and_its_kms_key(elt, aws):
     assert by_sid["AthenaQueries"]["Resource"] == "arn:aws:athena:*:*:workgroup/etl"
 
 
+def test_lake_formation_adds_get_data_access_and_nothing_else(elt, aws):
+    """On a Lake Formation account Athena fetches each table's S3 credentials with the
+    caller's lakeformation:GetDataAccess, which takes no resource (lf-permissions-reference)."""
+    plain = printed_policy(elt)
+    governed = printed_policy(elt, "--lake-formation")
+    assert governed["Statement"][:-1] == plain["Statement"]
+    assert governed["Statement"][-1] == {
+        "Sid": "LakeFormationDataAccess",
+        "Effect": "Allow",
+        "Action": ["lakeformation:GetDataAccess"],
+        "Resource": "*",
+    }
+
+
 def test_iam_policy_needs_an_s3_lake(elt, tmp_path):
     result = elt("--lake", tmp_path, "iam-policy")
     assert result.exit_code == 2

@@ -292,3 +292,17 @@ def test_the_movielens_csvs_are_byte_for_byte_those_before_jobs(elt, awkward_lak
         assert (awkward_lake / "movielens" / slug / reference.name).read_bytes() == (
             reference.read_bytes()
         ), slug
+
+
+def test_a_build_writes_parquet_with_the_codec_its_ctas_names(elt, tmp_path):
+    """elt's CTAS says write_compression = 'ZSTD' (Athena's default would be GZIP): the local
+    build writes what Athena would, column chunks in ZSTD."""
+    import duckdb
+
+    lake = make_lake(tmp_path, AWKWARD_MOVIES, AWKWARD_RATINGS)
+    assert elt("--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    for parquet in (lake / "tables").rglob("*.parquet"):
+        codecs = duckdb.sql(
+            f"SELECT DISTINCT compression FROM parquet_metadata('{parquet}')"
+        ).fetchall()
+        assert codecs == [("ZSTD",)], parquet

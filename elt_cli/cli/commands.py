@@ -213,8 +213,14 @@ def check_command(app: App):
 @click.option(
     "--sample-data", is_flag=True, help="Also allow `elt sample-data` to write the raw files."
 )
+@click.option(
+    "--lake-formation",
+    is_flag=True,
+    help="The account's data is governed by Lake Formation: allow lakeformation:GetDataAccess "
+    "(the grants elt and readers need are in the README).",
+)
 @click.pass_obj
-def iam_policy_command(app: App, sample_data, **kwargs):
+def iam_policy_command(app: App, sample_data, lake_formation, **kwargs):
     """Print the least IAM policy elt needs on AWS for these settings (lake, source prefix,
     database, workgroup, results) and the job. Give parameter values (--genre) to allow
     writing those final files only.
@@ -223,7 +229,9 @@ def iam_policy_command(app: App, sample_data, **kwargs):
     Example:
       elt --lake s3://my-lake --workgroup etl iam-policy --genre Sci-Fi > elt-policy.json
     """
-    result = app.elt.iam_policy(sample_data=sample_data, **given_values(app.spec, kwargs))
+    result = app.elt.iam_policy(
+        sample_data=sample_data, lake_formation=lake_formation, **given_values(app.spec, kwargs)
+    )
     app.show(result, lines=[json.dumps(result.value, indent=2)])
 
 

@@ -29,7 +29,6 @@ from elt_cli.engines.flight import Attempt, Flight, Limits, reason
 from elt_cli.errors import BadInput, EltError, StepFailed, Throttled
 from elt_cli.layout import as_prefix
 from elt_cli.statements import FINAL, QueryState
-from elt_cli.storage.local import nothing
 from elt_cli.storage.s3 import S3Storage
 
 # Athena's list price in most regions, and each query is billed at least 10 MB
@@ -45,6 +44,21 @@ class Workgroup:
     managed: bool  # Athena keeps the results itself: no result location may be given
     result_file: bool  # results land in a plain S3 file elt can read
     kms_keys: tuple[str, ...] = ()  # keys its results are encrypted with
+    # How its results are written (encryption, ACL, expected owner), which a result location
+    # elt sends must carry: a client's ResultConfiguration replaces the workgroup's when the
+    # workgroup does not enforce its own, and a bucket policy that demands SSE-KMS would then
+    # deny Athena's writes.
+    writes: dict = dataclasses.field(default_factory=dict)
+
+
+def _result_files(execution: dict) -> tuple[str, ...]:
+    """The files Athena writes for a query (querying-finding-output-files.html): its result
+    (`<id>.csv`, or `<id>.txt` for DDL), the result's metadata (`.metadata` after its name)
+    and, for a query that writes data, its data manifest (`<id>-manifest.csv`). A CTAS's
+    result location is `<results>/tables/<id>`, its metadata beside its data."""
+    output = execution.get("ResultConfiguration", {}).get("OutputLocation", "")
+    manifest = execution.get("Statistics", {}).get("DataManifestLocation", "")
+    return tuple(f for f in (output, output + ".metadata" if output else "", manifest) if f)
 
 
 def estimated_cost(result: QueryResult) -> float:
@@ -117,6 +131,7 @@ def read_workgroup(athena, name: str) -> Workgroup:
         # client-side encrypted or Athena-managed results are no plain file to read
         result_file=not (managed.get("Enabled") or encryption.get("EncryptionOption") == "CSE_KMS"),
         kms_keys=tuple(keys),
+        writes={k: v for k, v in results.items() if k != "OutputLocation"},
     )
 
 
@@ -133,9 +148,12 @@ class AthenaEngine(Engine):
         session = aws.session(settings)
         self.athena = aws.client(session, "athena")
         self.glue = aws.client(session, "glue")
-        self.storage = S3Storage(nothing, settings, client=aws.client(session, "s3"))
+        self.storage = S3Storage(self._result_file, settings, client=aws.client(session, "s3"))
         self.running: dict[str, Attempt] = {}  # query id -> its attempt, until seen final
         self.tokens: dict[str, str] = {}  # SQL -> ClientRequestToken, until it has started
+        self.started: set[str] = set()  # the ids of this run's queries (or re-attached)
+        self.leftovers: list[str] = []  # result files of queries that did not succeed
+        self.cannot_forget = False  # deleting result files failed once: not tried again
         self.limits = Limits(
             max_concurrent=settings.max_concurrent,
             retries=settings.retries,
@@ -272,6 +290,11 @@ class AthenaEngine(Engine):
                 return found
 
     def execute_many(self, statements: list[Statement]) -> list[QueryResult]:
+        results = self._run(statements)
+        self._forget(results)
+        return results
+
+    def _run(self, statements: list[Statement]) -> list[QueryResult]:
         try:
             return Flight(self, self.limits, self.reporter).run(statements)
         except BaseException:
@@ -281,10 +304,10 @@ class AthenaEngine(Engine):
             raise
 
     def query_many(self, statements: list[Statement]) -> list[QueryResult]:
-        return [
-            dataclasses.replace(r, rows=self._rows(r.query_id or ""))
-            for r in self.execute_many(statements)
-        ]
+        results = self._run(statements)
+        read = [dataclasses.replace(r, rows=self._rows(r.query_id or "")) for r in results]
+        self._forget(results)
+        return read
 
     def export_csv(self, statement: Statement, dest: str) -> QueryResult:
         # A SELECT's result is one CSV with a header line, whatever its size (a CTAS would
@@ -294,7 +317,7 @@ class AthenaEngine(Engine):
         # through GetQueryResults instead.
         from elt_cli import csvform
 
-        result = self.execute(statement)
+        (result,) = self._run([statement])
         with tempfile.TemporaryDirectory(prefix="elt-export-") as tmp:
             out = Path(tmp) / "export.csv"
             if self.workgroup.result_file:
@@ -306,10 +329,34 @@ class AthenaEngine(Engine):
                 header, *first = next(pages)  # the first row of a SELECT's result is its header
                 rows = csvform.from_rows(list(header), itertools.chain(first, *pages), out)
             self.storage.put_file(out, dest)
+        self._forget([result])
         return dataclasses.replace(result, row_count=rows)
 
     def close(self) -> None:
         self._stop_all()
+        self._forget([])
+
+    # -- the files Athena leaves -------------------------------------------------------------
+
+    def _result_file(self, uri: str) -> bool:
+        """What elt may delete through this engine: the files Athena wrote for a query of this
+        run, started or re-attached, named by its id (`<id>.csv`, `<id>.txt`,
+        `<id>.csv.metadata`, `<id>-manifest.csv`, ...); nothing else."""
+        qid = re.match(r"[0-9a-f-]{36}", uri.rsplit("/", 1)[-1])
+        return qid is not None and qid.group(0) in self.started
+
+    def _forget(self, results: list[QueryResult]) -> None:
+        """Delete what the queries left beside their results, once they have been read:
+        query result files otherwise pile up forever (and a CTAS's manifest with them)."""
+        files = [f for r in results for f in r.result_files] + self.leftovers
+        self.leftovers = []
+        if not files or self.cannot_forget:
+            return
+        try:
+            self.storage.delete_files(files)
+        except EltError as e:  # the run's work is done; a policy without DeleteObject is not
+            self.cannot_forget = True  # a reason to fail it, but worth saying once
+            self.reporter.note(f"query result files are kept: {e}")
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -324,6 +371,7 @@ class AthenaEngine(Engine):
             qid = self._start(statement, patient)
             if self.journal:
                 self.journal.started_query(statement.sql, qid)
+        self.started.add(qid)
         attempt.query_id, attempt.sent = qid, time.monotonic()
         attempt.record = self.reporter.query_started(statement, qid, attempt.record)
         self.running[qid] = attempt
@@ -360,7 +408,8 @@ class AthenaEngine(Engine):
     def _result_configuration(self) -> dict:
         if self.workgroup.managed:
             return {}
-        return {"ResultConfiguration": {"OutputLocation": self.settings.results}}
+        location = {"OutputLocation": self.settings.results}
+        return {"ResultConfiguration": {**self.workgroup.writes, **location}}
 
     def reattachable(self, statement: Statement) -> str | None:
         """The killed run's query for this very statement, when it is still running or
@@ -420,11 +469,18 @@ class AthenaEngine(Engine):
             queued_seconds=queued or attempt.queued(),
             attempt=attempt.number,
             creates=attempt.statement.creates,
+            result_files=_result_files(execution),
         )
+        if result.state != QueryState.SUCCEEDED:
+            self.leftovers += result.result_files
         result = dataclasses.replace(result, cost_usd=estimated_cost(result))
         why = "" if result.state == QueryState.SUCCEEDED else reason(status)
         self.reporter.query_finished(attempt.record, result, why)
         return result
+
+    def _rows(self, qid: str) -> list[tuple]:
+        rows = [row for page in self._pages(qid) for row in page]
+        return rows[1:]  # the first row of a SELECT's result is its header
 
     def _pages(self, qid: str):
         """The result rows, a page (of up to 1,000) at a time: the header row first, then the
@@ -444,10 +500,6 @@ class AthenaEngine(Engine):
             token = page.get("NextToken")
             if not token:
                 return
-
-    def _rows(self, qid: str) -> list[tuple]:
-        rows = [row for page in self._pages(qid) for row in page]
-        return rows[1:]  # the first row of a SELECT's result is its header
 
     def _stop_all(self) -> None:
         """Stop every query still running and wait briefly until Athena confirms."""

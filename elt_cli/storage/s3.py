@@ -69,13 +69,25 @@ class S3Storage:
             raise EltError(f"refusing to delete {prefix}: not under a prefix elt owns")
         bucket, _ = split(prefix)
         keys = [obj["Key"] for obj in self._objects(prefix)]
+        self._delete(bucket, keys, f"cannot delete under {prefix}")
+        return len(keys)
+
+    def delete_files(self, uris: list[str]) -> None:
+        """Delete these files (each one elt may delete), a request per bucket and 1,000."""
+        by_bucket: dict[str, list[str]] = {}
+        for uri in uris:
+            if not self.may_delete(uri):
+                raise EltError(f"refusing to delete {uri}: not a file elt owns")
+            bucket, key = split(uri)
+            by_bucket.setdefault(bucket, []).append(key)
+        for bucket, keys in by_bucket.items():
+            self._delete(bucket, keys, f"cannot delete query result files in s3://{bucket}")
+
+    def _delete(self, bucket: str, keys: list[str], what: str) -> None:
         for start in range(0, len(keys), 1000):
             batch = [{"Key": k} for k in keys[start : start + 1000]]
             answer = self._call(
-                "delete_objects",
-                f"cannot delete under {prefix}",
-                Bucket=bucket,
-                Delete={"Objects": batch, "Quiet": True},
+                "delete_objects", what, Bucket=bucket, Delete={"Objects": batch, "Quiet": True}
             )
             if answer.get("Errors"):
                 first = answer["Errors"][0]
@@ -83,7 +95,6 @@ class S3Storage:
                     f"cannot delete s3://{bucket}/{first['Key']}: "
                     f"{first.get('Code')}: {first.get('Message')}"
                 )
-        return len(keys)
 
     def copy(self, src: str, dst: str) -> None:
         """Server-side copy (multipart above 5 GB), then check the copy is whole."""

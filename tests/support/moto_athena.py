@@ -19,6 +19,8 @@ documents:
   workgroup that encrypts results client-side (CSE_KMS) leaves an unreadable file, and one with
   managed results leaves none. GetWorkGroup of an unknown name is InvalidRequestException.
 - A CTAS is DML in GetQueryExecution (billed), not DDL.
+- Every query leaves its result file and `.metadata` beside it in the result location; a CTAS
+  its `tables/<id>-manifest.csv` and `tables/<id>.metadata` (querying-finding-output-files).
 - BatchGetQueryExecution (not in moto) answers as GetQueryExecution does, up to 50 ids;
   Glue's BatchDeleteTableVersion (not in moto either) as DeleteTableVersion does, up to 100.
 - A FAILED query carries an AthenaError (category, type, Retryable) as the error catalog
@@ -94,6 +96,8 @@ class Started:
     effect: object = None  # what the query does to Glue once it has succeeded
     done: bool = False
     dml: bool = False
+    output: str = ""  # a CTAS's result location, <results>/tables/<query id>
+    manifest: str = ""  # a CTAS's data manifest
 
 
 @dataclass
@@ -387,6 +391,12 @@ class AthenaRules:
             started.failure = f"Access denied when writing to location: {location}"
             return
         self.put(f"{location}{qid}_00000", b"PAR1 (a CTAS part file) PAR1")
+        results = (execution.config or {}).get("OutputLocation", "").rsplit("/", 1)[0]
+        if results:  # a CTAS's own result files: its manifest and metadata, under tables/
+            started.output = f"{results}/tables/{qid}"
+            started.manifest = f"{results}/tables/{qid}-manifest.csv"
+            self.put(started.manifest, f"{location}{qid}_00000\n".encode())
+            self.put(started.output + ".metadata", b"(binary metadata)")
         started.effect = lambda: glue.create_table(
             table.db,
             table.name,
@@ -473,6 +483,9 @@ class AthenaRules:
             return
         if started.dml:
             execution["StatementType"] = "DML"
+        if started.output:
+            execution["ResultConfiguration"]["OutputLocation"] = started.output
+            execution["Statistics"]["DataManifestLocation"] = started.manifest
         if execution["Status"]["State"] != "SUCCEEDED":
             return
         if self.held(execution["Query"], started):
@@ -510,6 +523,9 @@ class AthenaRules:
         output = (execution.config or {}).get("OutputLocation")
         if not output:
             return  # managed results: no file in the customer's bucket
+        started = self.started.get(exec_id)
+        if started and started.output:
+            return  # a CTAS: its result files are under tables/ (see _ctas)
         found = backend.get_work_group(execution.workgroup.name if execution.workgroup else "")
         encryption = (
             (found or {})
@@ -531,6 +547,7 @@ class AthenaRules:
         if encryption == "CSE_KMS":
             body = os.urandom(len(body) + 32)  # ciphertext only a KMS-aware client can read
         self.put(output, body)
+        self.put(output + ".metadata", b"(binary metadata)")  # what GetQueryResults reads
 
 
 def _reserved_unquoted(tree) -> str | None:
