@@ -101,8 +101,9 @@ class Elt:
         from elt_cli import steps
 
         checked = self.parameter_values(values)
-        with self._job(raw=True, skip_bad_rows=skip_bad_rows, values=checked) as job:
+        with self._job(raw=True, skip_bad_rows=skip_bad_rows, values=checked, builds=True) as job:
             steps.build(job)
+            steps.refuse_held(job)
         return self._result("build-subset")
 
     def export(self, **values: str | Iterable[str]) -> Result:
@@ -129,7 +130,12 @@ class Elt:
 
         checked = self.parameter_values(values)
         with self._job(
-            raw=True, skip_bad_rows=skip_bad_rows, journal=True, resume=resume, values=checked
+            raw=True,
+            skip_bad_rows=skip_bad_rows,
+            journal=True,
+            resume=resume,
+            values=checked,
+            builds=True,
         ) as job:
             return self._result("run", steps.run(job))
 
@@ -285,10 +291,12 @@ class Elt:
         journal: bool = False,
         resume: bool = False,
         values: dict[str, list[str]] | None = None,
+        builds: bool = False,
     ) -> Iterator[Job]:
         """What a step needs: the plan, the engine, the storage (deleting only what elt owns),
         the lake's lock and (for `run`) its run record, after the job is checked. A step that
-        reads raw data (`raw`) finds it before anything changes. The engine is closed and the
+        reads raw data (`raw`) finds it before anything changes; one that `builds` checks the
+        sources as the job says (audit.check_sources) before any query. The engine is closed and the
         lock released on every way out, signals included."""
         from elt_cli.engines import open_engine
         from elt_cli.plan import Plan
@@ -331,6 +339,12 @@ class Elt:
             self._refuse_before_anything(job)
             if raw:
                 check_raw_data(job)
+            if builds:
+                from elt_cli.audit import check_sources
+
+                passed = check_sources(job, storage)
+                if passed:
+                    reporter.note(f"sources checked: {'; '.join(passed)}")
             if lock:
                 job.hold_lock()
             if journal:

@@ -33,6 +33,12 @@ class DryRunStorage:
     def fingerprint(self, prefix: str) -> str:
         return self.storage.fingerprint(prefix)
 
+    def stat_files(self, prefix: str):
+        return self.storage.stat_files(prefix)
+
+    def open_read(self, uri: str, first: int | None = None):
+        return self.storage.open_read(uri, first)
+
     def delete_prefix(self, prefix: str) -> int:
         if not self.may_delete(prefix):  # the same refusal a real run would meet
             return self.storage.delete_prefix(prefix)

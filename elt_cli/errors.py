@@ -20,6 +20,10 @@ class TemplateError(BadInput):
     """A job (job.toml or one of its SQL files) is wrong: missing, unknown, or cannot run."""
 
 
+class ChecksFailed(EltError):
+    """A model's new version failed its checks: it was not published, nothing read it."""
+
+
 class Throttled(EltError):
     """AWS kept refusing a call for its rate or quota (TooManyRequestsException and kin)."""
 

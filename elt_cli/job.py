@@ -26,14 +26,26 @@ from elt_cli.templates import SqlTemplate, identifier, slug
 
 JOB_FILE = "job.toml"
 KEYS = {
-    "": {"name", "description", "defaults", "sample", "sources", "parameters", "models", "exports"},
+    "": {
+        "name",
+        "description",
+        "defaults",
+        "sample",
+        "sources",
+        "parameters",
+        "models",
+        "exports",
+        "checks",
+    },
     "defaults": {"database", "source_prefix"},
     "sample": {"folder", "generator"},
-    "sources": {"name", "sql", "location", "missing"},
+    "sources": {"name", "sql", "location", "missing", "max_age", "header", "min_rows"},
     "parameters": {"name", "help", "example", "repeat", "values"},
     "models": {"name", "sql", "per", "table"},
     "exports": {"model", "sql", "path"},
+    "checks": {"model", "not_null", "unique", "accepted_values", "min_rows", "max_change", "sql"},
 }
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 GENERATORS = ("movielens",)  # sample data elt makes itself
 # elt's own options: a parameter of that name would be ambiguous on the command line
 RESERVED = {
@@ -75,6 +87,11 @@ class Source:
     location: str  # relative to the lake, a pattern: "{source_prefix}/movies/"
     # the fields that read as NULL: (column, markers) pairs, column "" for every column
     missing: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # checked before any query (audit.check_sources): the newest file at most this old
+    # (seconds), each file's header line the declared columns, at least this many rows
+    max_age: float | None = None
+    header: bool = False
+    min_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,23 @@ class Export:
 
 
 @dataclass(frozen=True)
+class Check:
+    """What a model's new version must pass before its view is switched to it: each column
+    of `not_null` has no NULL, of `unique` no value twice, of `accepted_values` only the
+    values listed; at least `min_rows` rows; a row count within `max_change` (0.5: 50 %) of
+    the published version's; and the `sql` SELECT returns no row (each row is a failure)."""
+
+    model: str
+    not_null: tuple[str, ...] = ()
+    unique: tuple[str, ...] = ()
+    accepted_values: tuple[tuple[str, tuple[str | int, ...]], ...] = ()
+    min_rows: int | None = None
+    max_change: float | None = None
+    sql: SqlFile | None = None
+    line: str = ""  # job.toml:<line> of its [[checks]], for messages
+
+
+@dataclass(frozen=True)
 class JobSpec:
     folder: Path
     name: str
@@ -130,6 +164,10 @@ class JobSpec:
     exports: list[Export]
     defaults: dict[str, str] = field(default_factory=dict)
     sample: dict[str, str] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+
+    def checks_of(self, model: str) -> list[Check]:
+        return [c for c in self.checks if c.model == model]
 
     def model(self, name: str) -> Model:
         return next(m for m in self.models if m.name == name)
@@ -204,7 +242,13 @@ def load_job(folder: Path) -> JobSpec:
         _check_pattern(toml, "sources", i, "location", location, set())
         file = sql_file("sources", i, "sql", required("sources", i, table, "sql"))
         missing = _missing(toml, i, name, file, table["missing"]) if "missing" in table else ()
-        sources[name] = Source(name, file, location, missing)
+        max_age = _duration(toml, i, table["max_age"]) if "max_age" in table else None
+        if not isinstance(table.get("header", False), bool):
+            raise toml.error("sources", i, "header", "header must be true or false")
+        min_rows = _count(toml, "sources", i, table, "min_rows")
+        sources[name] = Source(
+            name, file, location, missing, max_age, table.get("header", False), min_rows
+        )
     if not sources:
         raise toml.error("", 0, None, "a job needs at least one [[sources]] table")
 
@@ -268,6 +312,10 @@ def load_job(folder: Path) -> JobSpec:
         file = sql_file("exports", i, "sql", required("exports", i, table, "sql"))
         exports.append(Export(model, file, path_pattern))
 
+    checks = [
+        _check(toml, i, table, models, sql_file) for i, table in enumerate(data.get("checks", []))
+    ]
+
     sample = data.get("sample", {})
     if sample.get("generator") and sample["generator"] not in GENERATORS:
         raise toml.error(
@@ -286,8 +334,78 @@ def load_job(folder: Path) -> JobSpec:
         exports,
         {k: str(v) for k, v in data.get("defaults", {}).items()},
         {k: str(v) for k, v in sample.items()},
+        checks,
     )
     return _resolve(spec)
+
+
+def _duration(toml, index: int, value) -> float:
+    """`26h`, `90m`, `2d`, `45s`: seconds."""
+    match = (
+        re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value) if isinstance(value, str) else None
+    )
+    if not match:
+        raise toml.error(
+            "sources", index, "max_age", 'max_age must be a duration such as "26h", "90m" or "2d"'
+        )
+    return float(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
+def _count(toml, section: str, index: int, table: dict, key: str) -> int | None:
+    value = table.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise toml.error(section, index, key, f"{key} must be a whole number, 0 or more")
+    return value
+
+
+def _check(toml, index: int, table: dict, models: dict, sql_file) -> Check:
+    """A [[checks]] table; its columns are checked against the model's in _resolve."""
+    model = table.get("model")
+    if model is None:
+        raise toml.error("checks", index, None, "[[checks]] needs model = ...")
+    if model not in models:
+        raise toml.error("checks", index, "model", _unknown("model", model, models))
+
+    def columns(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(c, str) and c for c in value):
+            raise toml.error("checks", index, key, f'{key} must be a list of columns, e.g. ["id"]')
+        return tuple(c.lower() for c in value)
+
+    accepted = table.get("accepted_values", {})
+    if not isinstance(accepted, dict):
+        raise toml.error(
+            "checks", index, "accepted_values",
+            'accepted_values must be a table of columns, e.g. { status = ["open", "shipped"] }',
+        )  # fmt: skip
+    for column, values in accepted.items():
+        kinds = {type(v) for v in values} if isinstance(values, list) and values else set()
+        if kinds not in ({str}, {int}):
+            raise toml.error(
+                "checks", index, "accepted_values",
+                f"accepted_values.{column} must be a list of texts or of whole numbers",
+            )  # fmt: skip
+    change = table.get("max_change")
+    if change is not None and (isinstance(change, bool) or not isinstance(change, int | float)
+                               or change <= 0):  # fmt: skip
+        raise toml.error(
+            "checks", index, "max_change",
+            "max_change must be a fraction above 0, e.g. 0.5 for a row count within 50 %",
+        )  # fmt: skip
+    check = Check(
+        model,
+        not_null=columns("not_null"),
+        unique=columns("unique"),
+        accepted_values=tuple((str(c).lower(), tuple(v)) for c, v in accepted.items()),
+        min_rows=_count(toml, "checks", index, table, "min_rows"),
+        max_change=None if change is None else float(change),
+        sql=sql_file("checks", index, "sql", table["sql"]) if "sql" in table else None,
+        line=f"{toml.path}:{toml.line('checks', index, None)}",
+    )
+    if check == Check(model, line=check.line):
+        raise toml.error("checks", index, None, "the check checks nothing: give not_null, "
+                         "unique, accepted_values, min_rows, max_change or sql")  # fmt: skip
+    return check
 
 
 def _resolve(spec: JobSpec) -> JobSpec:
@@ -327,6 +445,12 @@ def _resolve(spec: JobSpec) -> JobSpec:
                 )
             p = replace(p, counted=columns[1], reads=_tables_read(spec, p.values, set()))
         parameters[name] = p
+    for c in spec.checks:
+        if c.sql:
+            per = spec.model(c.model).per
+            _check_placeholders(c.sql, {"database", *single, *([per] if per else [])}, spec)
+            if c.model not in _tables_read(spec, c.sql, {per} if per else set()):
+                raise TemplateError(f"{c.sql.at()}: a check of {c.model} must read {c.model}")
     models = [replace(m, reads=reads[m.name]) for m in spec.models]
     return replace(spec, models=_ordered(models), parameters=parameters)
 
@@ -625,7 +749,7 @@ class _Toml:
         for section in ("defaults", "sample"):
             if section in data:
                 check(section, 0, data[section])
-        for section in ("sources", "parameters", "models", "exports"):
+        for section in ("sources", "parameters", "models", "exports", "checks"):
             tables = data.get(section, [])
             if not isinstance(tables, list):
                 raise self.error(section, 0, None, f"write [[{section}]], one table each")

@@ -205,17 +205,23 @@ class Plan:
         }
 
     def select(
-        self, file, per: str | None, value: str | None, inline: frozenset[str] = frozenset()
+        self,
+        file,
+        per: str | None,
+        value: str | None,
+        inline: frozenset[str] = frozenset(),
+        reading: tuple[tuple[str, str], ...] = (),
     ) -> tuple[str, tuple[str, ...]]:
         """A SELECT of the job's, for one value of `per`: placeholders filled, each model it
-        reads named by its table (or, in `inline`, read as its own SELECT), each read of raw
-        data guarded against malformed rows. Also the raw tables it reads."""
+        reads named by its table (or, in `inline`, read as its own SELECT; in `reading`, as
+        the table given: a check reads the version it checks), each read of raw data guarded
+        against malformed rows. Also the raw tables it reads."""
         given = tuple((n, v[0]) for n, v in self.values.items() if v)
-        return self._select(file, per, value, frozenset(inline), given)
+        return self._select(file, per, value, frozenset(inline), given, reading)
 
     @cache  # noqa: B019  (a Job lives for one command; the digests, the plan and the build
     # ask for the same SELECTs, and rendering one parses and writes it with sqlglot)
-    def _select(self, file, per, value, inline, given) -> tuple[str, tuple[str, ...]]:
+    def _select(self, file, per, value, inline, given, reading) -> tuple[str, tuple[str, ...]]:
         values = {"database": self.database, **dict(given)}
         if per:
             values[per] = value
@@ -226,6 +232,7 @@ class Plan:
             if model.per and model.per != per:
                 continue  # a table per value of another parameter: not this SELECT's to read
             tables[model.name] = self.expand(model.table, {model.per: value} if model.per else {})
+        tables.update(reading)
         inlined = {
             m.name: render(m.file.text, values) for m in self.spec.models if m.name in inline
         }
@@ -260,6 +267,11 @@ class Plan:
             for parameter in self.spec.parameters.values():
                 if parameter.values:
                     found[str(parameter.values.path)] = self.select(parameter.values, None, None)[0]
+            for check in self.spec.checks:
+                model = self.spec.model(check.model)
+                (build,) = self.builds(model)[:1] or [Build(model, None, model.name)]
+                if check.sql:
+                    found[str(check.sql.path)] = self.select(check.sql, model.per, build.value)[0]
             return found
         finally:
             self.values = saved
@@ -270,8 +282,14 @@ class Plan:
         changes when any of them changes."""
         digests: dict[str, str] = {}
         for model in self.spec.models:
+            # a new or changed check is passed only by a version built and checked with it
+            checks = [
+                repr((c.not_null, c.unique, c.accepted_values, c.min_rows, c.max_change))
+                + (c.sql.text if c.sql else "")
+                for c in self.spec.checks_of(model.name)
+            ]
             for b in self.builds(model):
-                parts = [self.build_select(b)[0]]
+                parts = [self.build_select(b)[0], *checks]
                 for name in model.reads:
                     if name in fingerprints:  # a source: its files and how they are read
                         parts += [fingerprints[name], self.raw_ddl(self.spec.sources[name])]

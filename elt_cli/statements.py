@@ -64,6 +64,7 @@ class QueryResult:
     seconds: float = 0.0
     bytes_scanned: int = 0
     rows: list[tuple] | None = None  # for small SELECTs, from Engine.query
+    columns: tuple[str, ...] = ()  # their names
     row_count: int | None = None  # rows written, where the engine knows it
     output_location: str = ""  # Athena: the query's result file
     statement_type: str = ""  # Athena: DDL, DML or UTILITY (DDL is not billed)
@@ -82,3 +83,16 @@ class TableInfo:
     kind: str  # "table" or "view"
     location: str | None = None  # a table's data, as a prefix
     view_of: str | None = None  # the one table a view selects from, when it is that simple
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check on one new version: passed, or how it failed and (up to 5) failing rows."""
+
+    subject: str  # the build's: Sci-Fi, movie_ratings
+    table: str  # the version checked: sci_fi__v2026...
+    check: str  # `not_null avg_rating`, `min_rows 1`, `sql checks/range.sql`
+    passed: bool
+    detail: str = ""  # `2 rows`, `0 rows, at least 1`
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[str | None, ...], ...] = ()

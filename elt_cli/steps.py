@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from elt_cli import sql
+from elt_cli import audit, sql
 from elt_cli.engines.base import Engine, QueryResult, Statement
-from elt_cli.errors import BadInput, EltError, MalformedRows, StepFailed
+from elt_cli.errors import BadInput, ChecksFailed, EltError, MalformedRows, StepFailed
 from elt_cli.journal import Builds, Journal, digest
 from elt_cli.plan import Build, Plan
 from elt_cli.report import Reporter
@@ -31,6 +31,9 @@ class Job(Plan):
     journal: Journal | None = None  # `run` only
     dry_run: bool = False
     lock: Any = None  # held by hold_lock, released when the command ends
+    # builds not published (their table -> why): a new version failed its checks, or reads
+    # one that did; nothing is exported from them
+    held: dict[str, str] = dataclasses.field(default_factory=dict)
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -240,7 +243,12 @@ VIEW_VERSIONS_KEPT = 5
 
 
 def new_version() -> str:
-    return time.strftime("v%Y%m%dt%H%M%S") + secrets.token_hex(3)
+    """`v<UTC time to the second><milliseconds><3 random hex digits>`: later versions sort
+    after earlier ones (_drop_earlier_candidates relies on it), and two builds started in
+    the same millisecond still differ."""
+    now = time.time()
+    stamp = time.strftime("v%Y%m%dt%H%M%S", time.gmtime(now))
+    return f"{stamp}{int(now * 1000) % 1000:03d}{secrets.token_hex(2)[:3]}"
 
 
 def version_of(table: str) -> tuple[str, str]:
@@ -271,7 +279,11 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
             checked.add(parameter)
         todo = []
         for b in (b for m in level for b in job.builds(m)):
-            if job.current(b.table, digests[b.table]):
+            upstream = _held_upstream(job, b)
+            if upstream:
+                job.held[b.table] = f"{b.subject} (not built: it reads {upstream})"
+                job.reporter.skipped(b.subject, f"not built: it reads {upstream}, which failed")
+            elif job.current(b.table, digests[b.table]):
                 job.reporter.skipped(b.subject, "SQL and inputs unchanged since its build")
             else:
                 todo.append(b)
@@ -281,10 +293,62 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
         except BaseException:
             _discard(job, statements, after_failure=True)
             raise
-        for b, st, result in zip(todo, statements, results, strict=True):
-            _publish(job, dataclasses.replace(st, creates=result.creates or st.creates))
+        built = [
+            (b, r.creates or st.creates) for b, st, r in zip(todo, statements, results, strict=True)
+        ]
+        findings = audit.audit(job, job.engine, built)
+        for (b, creates), st in zip(built, statements, strict=True):
+            found = findings.get(b.table, [])
+            if found:
+                job.reporter.checked(found)
+            failed = [f for f in found if not f.passed]
+            if failed:
+                job.held[b.table] = (
+                    f"{b.subject} ({audit.describe(failed)}; kept as {job.database}.{creates})"
+                )
+                _drop_earlier_candidates(job, b.table, creates)
+                continue
+            _publish(job, dataclasses.replace(st, creates=creates))
             job.built.record(b.table, digests[b.table])
     job.reporter.step_finished("build-subset")
+
+
+def _held_upstream(job: Job, build: Build) -> str | None:
+    """The model (for this value) a build reads that was held back this command, if any."""
+    for name in build.model.reads:
+        if name in job.spec.sources:
+            continue
+        read = job.spec.model(name)
+        table = job.expand(read.table, {read.per: build.value} if read.per and build.value else {})
+        if table in job.held:
+            return name if not read.per else f"{name} for {build.value}"
+    return None
+
+
+def _drop_earlier_candidates(job: Job, view: str, candidate: str) -> None:
+    """Of the versions that failed their checks since the view's published one, keep only
+    the newest for inspection: night after failing night they would pile up. Versions are
+    named by time, so those after the published one are the failed candidates."""
+    current = job.engine.table_info(job.database, view)
+    published = version_of(current.view_of)[1] if current and current.view_of else ""
+    _, mine = version_of(candidate)
+    earlier = [
+        t
+        for t in job.engine.tables(job.database, f"{view}__v")
+        if published < version_of(t.name)[1] < mine and not t.name.startswith(candidate)
+    ]
+    _discard(job, [Statement("drop_old", "", view, creates=t.name) for t in earlier])
+
+
+def refuse_held(job: Job) -> None:
+    """The command fails (exit 1) when a build was held back, after everything else ran."""
+    if job.held:
+        count = len(job.held)
+        raise ChecksFailed(
+            f"{count} build{'s' if count != 1 else ''} failed {'their' if count != 1 else 'its'} "
+            f"checks and {'were' if count != 1 else 'was'} not published (the views show the "
+            f"versions before; nothing was exported from them): {'; '.join(job.held.values())}"
+        )
 
 
 def _build_statements(job: Job, builds: list[Build], version: str) -> list[Statement]:
@@ -388,6 +452,9 @@ def export(job: Job) -> None:
             )
     job.reporter.step_started("export", ", ".join(o.subject for o in outputs))
     for o in outputs:
+        if o.table in job.held:
+            job.reporter.skipped(o.subject, "not exported: its build failed its checks")
+            continue
         job.still_locked()
         job.storage.delete_prefix(job.layout.export_dir(o.table))
         dest = job.export_file(o)
@@ -402,6 +469,9 @@ def move(job: Job) -> list[str]:
     job.reporter.step_started("move", ", ".join(o.subject for o in outputs))
     finals = []
     for o in outputs:
+        if o.table in job.held:
+            job.reporter.skipped(o.subject, "not moved: its build failed its checks")
+            continue
         files = job.storage.list_files(job.layout.export_dir(o.table))
         if len(files) != 1:
             found = "nothing" if not files else f"{len(files)} files"
@@ -477,8 +547,9 @@ def run(job: Job) -> list[str]:
         result = action()
         if step == "move":
             finals = list(result)
-        if journal:
+        if journal and not job.held:  # a held build is built again by the next run
             journal.finished(step, chain)
+    refuse_held(job)
     return finals
 
 

@@ -53,6 +53,18 @@ def check_job(spec: JobSpec) -> Tables:
     for parameter in spec.parameters.values():
         if parameter.values:
             check_select(spec, parameter.values, tables, names_columns=False)
+    for check in spec.checks:
+        columns = [c.name.lower() for c in tables[check.model]]
+        named = [*check.not_null, *check.unique, *(c for c, _ in check.accepted_values)]
+        for name in (n for n in named if n not in columns):
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"it has {', '.join(columns)}"
+            raise TemplateError(
+                f"{check.line}: the check names column {name}, which model {check.model} does "
+                f"not have; {hint}"
+            )
+        if check.sql:
+            check_select(spec, check.sql, tables, names_columns=False)
     return tables
 
 

@@ -103,8 +103,24 @@ def test_the_json_document_keeps_its_shape(elt, awkward_lake):
     assert document["schema_version"] == 1
     got = shape(document)
     assert set(got) == {
-        "schema_version", "command", "status", "exit_code", "error", "dry_run", "result",
-        "steps", "queries", "skipped", "outputs", "plan", "notes", "total",
+        "schema_version",
+        "command",
+        "status",
+        "exit_code",
+        "error",
+        "dry_run",
+        "result",
+        "steps",
+        "queries",
+        "skipped",
+        "outputs",
+        "checks",
+        "plan",
+        "notes",
+        "total",
+    }  # fmt: skip  (checks: added in 0.2.0; an added key keeps schema_version 1)
+    assert set(got["checks"][0]) == {
+        "subject", "table", "check", "passed", "detail", "columns", "rows",
     }  # fmt: skip
     assert got["steps"] == [
         {"step": "str", "detail": "str", "status": "str", "seconds": "float", "outcome": "str"}

@@ -100,30 +100,44 @@ def test_run_sends_what_athena_needs_and_writes_the_csv(elt, s3_lake, athena_res
         f"FROM ({ratings}) AS ratings GROUP BY movieId) AS r ON r.movieId = m.movieId"
         in (queries[5])
     )
+    # its new version is checked (the job's [[checks]]: one query, every check) before the
+    # view is pointed at it
     assert sent[6] == (
+        'SELECT count(*), count_if("movie_id" IS NULL), count_if("avg_rating" IS NULL), '
+        'count_if("num_ratings" IS NULL), count("movie_id") - count(DISTINCT "movie_id"), '
+        f"count(*) FROM movielens_elt.movie_ratings__{version}"
+    )
+    assert sent[7] == (
         f"CREATE OR REPLACE VIEW movielens_elt.movie_ratings AS\n"
         f"SELECT * FROM movielens_elt.movie_ratings__{version}"
     )
     # the genre is checked against the built films, then its subset cut from them
-    assert queries[7] == (
+    assert queries[8] == (
         "SELECT genre, COUNT(*) AS films FROM movielens_elt.movie_ratings AS movie_ratings "
         "CROSS JOIN UNNEST(SPLIT(genres, '|')) AS t(genre) GROUP BY genre ORDER BY genre"
     )
-    assert sent[8].startswith(
+    assert sent[9].startswith(
         f"CREATE TABLE movielens_elt.sci_fi__{version}\n"
         "WITH (format = 'PARQUET', write_compression = 'ZSTD', "
         f"external_location = 's3://lake/tables/movielens_elt/sci_fi/{version}/')\nAS\nSELECT"
     )
-    assert queries[8].endswith(
+    assert queries[9].endswith(
         "FROM movielens_elt.movie_ratings AS movie_ratings "
         "WHERE CONTAINS(SPLIT(LOWER(genres), '|'), LOWER('Sci-Fi'))"
     )
-    assert sent[9] == (
+    # the check SQL reads the new version, not the view
+    assert queries[10].startswith('SELECT count(*), count_if("movie_id" IS NULL)')
+    assert queries[10].endswith(
+        f"AS subset WHERE NOT avg_rating BETWEEN 0.5 AND 5 OR num_ratings < 1) AS failing) "
+        f"FROM movielens_elt.sci_fi__{version}"
+    )
+    assert f"FROM movielens_elt.sci_fi__{version} AS subset WHERE" in queries[10]
+    assert sent[11] == (
         f"CREATE OR REPLACE VIEW movielens_elt.sci_fi AS\n"
         f"SELECT * FROM movielens_elt.sci_fi__{version}"
     )
     # Athena sorts NULLs last whatever the direction, so sqlglot leaves out NULLS LAST
-    assert queries[10:] == [
+    assert queries[12:] == [
         "SELECT movie_id, title, year, avg_rating, num_ratings "
         "FROM movielens_elt.sci_fi AS subset ORDER BY year DESC, title, movie_id"
     ]
@@ -476,8 +490,8 @@ def test_each_query_reports_id_data_scanned_and_cost(elt, s3_lake, athena_result
     ddl = next(line for line in lines if "create_movies_table [movies] SUCCEEDED" in line)
     assert ddl.endswith("0 B scanned, est. $0.000000")
     assert re.fullmatch(
-        r"\S+ Done in [0-9.]+ s: 1 file written \(10 rows\), 11 queries, 0 failed, "
-        r"2\.5 GB scanned, est\. \$0\.0126",
+        r"\S+ Done in [0-9.]+ s: 1 file written \(10 rows\), 13 queries, 0 failed, "
+        r"11 checks passed, 2\.5 GB scanned, est\. \$0\.0127",  # each audit billed as 10 MB
         lines[-1],
     )
 
@@ -493,7 +507,8 @@ def test_cancelled_queries_are_billed_and_failed_ones_are_not(elt, s3_lake, athe
     build = next(line for line in result.stderr.splitlines() if "subset [Sci-Fi] CANC" in line)
     assert build.endswith("300.0 MB scanned, est. $0.001500")
     assert re.search(
-        r"Failed after [0-9.]+ s: 10 queries, 1 failed, 300\.0 MB scanned, est\. \$0\.001[56]",
+        r"Failed after [0-9.]+ s: 11 queries, 1 failed, 5 checks passed, 300\.0 MB scanned, "
+        r"est\. \$0\.001[567]",
         result.stderr,
     )
 

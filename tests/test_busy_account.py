@@ -105,7 +105,8 @@ def test_the_summary_shows_the_retried_attempt_and_the_one_that_succeeded(elt, s
     assert result.exit_code == 0, result.output
     lines = [line.split() for line in result.stderr.splitlines()]
     build = [i for i, line in enumerate(lines) if line[:2] == ["build-subset", "Sci-Fi"]]
-    assert [lines[i][2] for i in build] == ["RETRIED", "OK", "OK"]  # the CTAS twice, the view
+    # the CTAS twice, the audit of its version, the view
+    assert [lines[i][2] for i in build] == ["RETRIED", "OK", "OK", "OK"]
     assert lines[build[1] + 1] == ["attempt", "2"]  # its details, folded at 80 columns
     assert all(len(line) <= 80 for line in result.stderr.splitlines())
 

@@ -12,7 +12,10 @@ from support.processes import elt_in_terminal, elt_process
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
 LOG_LINE = re.compile(rf"{ISO} (?:[a-z-]+: \S.*|(?:Done in|Failed after) \d.*|Dry run: .*)")
-CLOSING = re.compile(r"Done in \d+\.\d s: 1 file written \(10 rows\), 11 queries, 0 failed")
+# 13 queries: 11 of the steps and the audit of each new version (the packaged job's checks)
+CLOSING = re.compile(
+    r"Done in \d+\.\d s: 1 file written \(10 rows\), 13 queries, 0 failed, 11 checks passed"
+)
 THREE = ["--genre", "Sci-Fi", "--genre", "Comedy", "--genre", "(no genres listed)"]
 
 
@@ -111,10 +114,21 @@ def test_the_summary_has_a_line_per_step_and_genre_and_fits_80_columns(elt, awkw
     assert "was missing: created" in summary[2]
     assert [r[-1] for r in rows[11:]] == ["10", "5", "1"]  # rows written per genre
     assert "  movielens/sci_fi/sci_fi-movies.csv (10 rows)" in summary  # relative to the lake
-    assert re.fullmatch(
-        r"Done in \d+\.\d s: 3 files written \(10 \+ 5 \+ 1 rows\), 17 queries, 0 failed",
-        summary[-1],
+    closing = " ".join(
+        " ".join(summary[next(i for i, x in enumerate(summary) if x.startswith("Done")) :]).split()
     )
+    assert re.fullmatch(  # 4 of the queries audit each new version: 5 + 3 x 6 checks
+        r"Done in \d+\.\d s: 3 files written \(10 \+ 5 \+ 1 rows\), 21 queries, 0 failed, "
+        r"23 checks passed",
+        closing,
+    )
+    checks = [line.split() for line in summary if line.startswith("checks  ")]
+    assert checks == [
+        ["checks", "movie_ratings", "OK", "5", "passed"],
+        ["checks", "Sci-Fi", "OK", "6", "passed"],
+        ["checks", "Comedy", "OK", "6", "passed"],
+        ["checks", "(no", "genres", "listed)", "OK", "6", "passed"],
+    ]
     assert len(result.stderr.splitlines()) <= 40  # three genres fit a 40-line terminal
     assert "\x1b[" not in result.stderr  # NO_COLOR is set by the test isolation
     assert not LOG_LINE.search(result.stderr)
@@ -160,8 +174,8 @@ def test_the_athena_summary_has_a_line_per_query_with_its_id_and_cost(elt, s3_la
         " ".join(summary[next(i for i, x in enumerate(summary) if x.startswith("Done")) :]).split()
     )
     assert re.fullmatch(  # wrapped between words where it does not fit 80 columns
-        r"Done in \d+\.\d s: 1 file written \(1 row\), 11 queries, 0 failed, 2\.5 GB scanned, "
-        r"est\. \$0\.0126",
+        r"Done in \d+\.\d s: 1 file written \(1 row\), 13 queries, 0 failed, 11 checks passed, "
+        r"2\.5 GB scanned, est\. \$0\.0127",
         closing,
     )
 
@@ -199,7 +213,7 @@ def test_json_is_all_of_stdout_with_counts_that_agree(elt, awkward_lake):
     assert document["result"] == [final]
     # the export was moved: the file written is the final one, with the rows it holds
     assert document["outputs"] == [{"step": "move", "subject": "Sci-Fi", "uri": final, "rows": 10}]
-    assert document["total"]["queries"] == len(document["queries"]) == 11
+    assert document["total"]["queries"] == len(document["queries"]) == 13  # 2 audits
     assert document["total"]["failed"] == 0 and document["total"]["files"] == 1
     build = [q for q in document["queries"] if q["template"] == "subset"]
     assert build == [

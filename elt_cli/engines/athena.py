@@ -305,7 +305,11 @@ class AthenaEngine(Engine):
 
     def query_many(self, statements: list[Statement]) -> list[QueryResult]:
         results = self._run(statements)
-        read = [dataclasses.replace(r, rows=self._rows(r.query_id or "")) for r in results]
+        read = []
+        for r in results:
+            # the first row of a SELECT's result is its header
+            header, *rows = [row for page in self._pages(r.query_id or "") for row in page] or [()]
+            read.append(dataclasses.replace(r, rows=rows, columns=tuple(header)))
         self._forget(results)
         return read
 
@@ -477,10 +481,6 @@ class AthenaEngine(Engine):
         why = "" if result.state == QueryState.SUCCEEDED else reason(status)
         self.reporter.query_finished(attempt.record, result, why)
         return result
-
-    def _rows(self, qid: str) -> list[tuple]:
-        rows = [row for page in self._pages(qid) for row in page]
-        return rows[1:]  # the first row of a SELECT's result is its header
 
     def _pages(self, qid: str):
         """The result rows, a page (of up to 1,000) at a time: the header row first, then the

@@ -390,7 +390,7 @@ class LocalEngine(Engine):
         label = statement.template
         tree = self.translate(label, statement.sql)
         try:
-            rows, row_count = None, None
+            rows, row_count, columns = None, None, tuple[str, ...]()
             if isinstance(tree, exp.Create) and tree.kind == "DATABASE":
                 self._create_database(tree.this.name)
             elif isinstance(tree, exp.Drop) and tree.kind == "TABLE":
@@ -403,10 +403,14 @@ class LocalEngine(Engine):
             elif isinstance(tree, exp.Create) and tree.kind == "TABLE":
                 self._create_external_table(label, tree)
             else:
-                rows = self.con.execute(self._duckdb_sql(tree)).fetchall()
+                cursor = self.con.execute(self._duckdb_sql(tree))
+                rows = cursor.fetchall()
+                columns = tuple(d[0] for d in cursor.description or ())
         except self._duckdb_error as exc:
             raise _failure(label, str(exc)) from exc
-        return QueryResult(label, statement.subject, rows=rows, row_count=row_count)
+        return QueryResult(
+            label, statement.subject, rows=rows, row_count=row_count, columns=columns
+        )
 
     def _export_csv(self, statement: Statement, dest: str) -> QueryResult:
         label = statement.template

@@ -625,6 +625,7 @@ def _cast_outputs(tree: exp.Expr) -> None:
             target = duckdb_type(projection.type)
             if target is None:
                 continue
-            value = projection.this if isinstance(projection, exp.Alias) else projection
+            value = (projection.this if isinstance(projection, exp.Alias) else projection).copy()
             name = projection.alias_or_name
-            projection.replace(exp.alias_(exp.cast(value.copy(), target), name, quoted=True))
+            value.set("alias", None)  # `(SELECT ...) AS n` keeps its alias in the subquery
+            projection.replace(exp.alias_(exp.cast(value, target), name, quoted=True))

@@ -82,6 +82,12 @@ class PlainReporter(Reporter):
         verb = "would move" if self.dry_run else "moved"
         self._line(f"{self.current_step}: {verb} {src} to {dst}")
 
+    def checked(self, findings) -> None:
+        super().checked(findings)
+        passed = [f for f in findings if f.passed]
+        if passed and len(passed) == len(findings):
+            self._line(f"{self.current_step}: {passed[0].subject} passed its {len(passed)} checks")
+
     def note(self, message: str) -> None:
         super().note(message)
         self._line(message)

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from elt_cli.statements import FAILURES, QueryResult, QueryState, Statement, StepStatus
+from elt_cli.statements import FAILURES, Finding, QueryResult, QueryState, Statement, StepStatus
 
 # How a query's or step's state reads in the summary.
 STATUS = {QueryState.SUCCEEDED: "OK"}  # else the state's own name
@@ -96,6 +96,7 @@ class Reporter:
     outputs: list[Output] = field(default_factory=list)
     plan: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    findings: list[tuple[str, Finding]] = field(default_factory=list)  # (step, finding)
     result: object = None  # what the command gives, for --json
     started: float = field(default_factory=time.monotonic)
 
@@ -197,6 +198,18 @@ class Reporter:
         self.outputs = [o for o in self.outputs if o.uri != src]
         self.outputs.append(Output(self.current_step, subject, dst, rows))
 
+    def checked(self, findings: list[Finding]) -> None:
+        """The checks of one new version ran (audit.py); a failed one is told with its rows."""
+        self.findings += [(self.current_step, f) for f in findings]
+        for f in findings:
+            if not f.passed:
+                shown = " | ".join(_row_text(r) for r in f.rows)
+                self.note(
+                    f"{self.current_step}: {f.subject} failed check {f.check}"
+                    + (f" ({f.detail})" if f.detail else "")
+                    + (f": {shown}" if shown else "")
+                )
+
     def retry(self, what: str, attempt: int, wait: float) -> None:
         self.note(f"{what}: throttled, retry {attempt} in {wait:.1f}s")
 
@@ -261,7 +274,23 @@ class Reporter:
                 out.append(Line(step.step, step.detail, status, step.seconds, None, step.outcome))
             elif step.outcome and out and out[-1].step == step.step and not out[-1].details:
                 out[-1] = dataclasses.replace(out[-1], details=step.outcome)
+            out += self._check_lines(step.step)
         return out
+
+    def _check_lines(self, step: str) -> list[Line]:
+        """A line per checked version: `checks  Sci-Fi  OK  5 passed`, or FAILED with what."""
+        found = [f for s, f in self.findings if s == step]
+        lines = []
+        for subject in dict.fromkeys(f.subject for f in found):
+            mine = [f for f in found if f.subject == subject]
+            failed = [f for f in mine if not f.passed]
+            details = (
+                ", ".join(f"{f.check} ({f.detail})" if f.detail else f.check for f in failed)
+                if failed
+                else f"{len(mine)} passed"
+            )
+            lines.append(Line("checks", subject, "FAILED" if failed else "OK", None, None, details))
+        return lines
 
     def _query_line(self, step: StepRecord, q: QueryRecord) -> Line:
         if q.state == QueryState.SKIPPED:
@@ -336,6 +365,14 @@ class Reporter:
                 f"{t['queries']} quer{'ies' if t['queries'] != 1 else 'y'}{retried}, "
                 f"{t['failed']} failed"
             )
+            checked = [f for _, f in self.findings]
+            if checked:
+                bad = sum(not f.passed for f in checked)
+                parts.append(
+                    f"{len(checked)} checks, {bad} failed"
+                    if bad
+                    else f"{len(checked)} checks passed"
+                )
         if self.athena:
             parts.append(f"{human_bytes(t['bytes_scanned'])} scanned, est. ${t['cost_usd']:.4f}")
         head = "Dry run" if self.dry_run else "Failed after" if error else "Done in"
@@ -388,10 +425,32 @@ class Reporter:
                 {"step": o.step, "subject": o.subject, "uri": o.uri, "rows": o.rows}
                 for o in self.outputs
             ],
+            "checks": [
+                {
+                    "subject": f.subject,
+                    "table": f.table,
+                    "check": f.check,
+                    "passed": f.passed,
+                    "detail": f.detail,
+                    "columns": list(f.columns),
+                    "rows": [list(r) for r in f.rows],
+                }
+                for _, f in self.findings
+            ],
             "plan": self.plan,
             "notes": self.notes,
             "total": self.totals(),
         }
+
+
+def _row_text(row: tuple) -> str:
+    """A failing row as a CSV line (NULL spelled out)."""
+    import csv
+    import io
+
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow("NULL" if v is None else v for v in row)
+    return line.getvalue()
 
 
 def _subject(record: QueryRecord) -> str:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from elt_cli.storage.base import DeleteGuard, Storage, is_hidden
+from elt_cli.storage.base import DeleteGuard, FileStat, Storage, is_hidden
 
 if TYPE_CHECKING:
     from elt_cli.config import Settings
 
-__all__ = ["DeleteGuard", "Storage", "is_hidden", "open_storage"]
+__all__ = ["DeleteGuard", "FileStat", "Storage", "is_hidden", "open_storage"]
 
 
 def open_storage(settings: Settings, may_delete: DeleteGuard) -> Storage:

@@ -4,8 +4,9 @@ implement, and the files Athena skips."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 DeleteGuard = Callable[[str], bool]  # True for a URI (file or prefix) elt may delete
 
@@ -15,6 +16,13 @@ def is_hidden(name: str) -> bool:
     return name.startswith(("_", "."))
 
 
+@dataclass(frozen=True)
+class FileStat:
+    uri: str
+    size: int  # bytes
+    modified: float  # seconds since the epoch (S3: LastModified)
+
+
 class Storage(Protocol):
     """What the steps need of a lake; URIs are absolute paths or `s3://` URIs."""
 
@@ -22,6 +30,14 @@ class Storage(Protocol):
 
     def list_files(self, prefix: str) -> list[str]:
         """The files under `prefix` (hidden ones left out, as Athena leaves them), sorted."""
+        ...
+
+    def stat_files(self, prefix: str) -> list[FileStat]:
+        """The files of list_files with their size and time of last change."""
+        ...
+
+    def open_read(self, uri: str, first: int | None = None) -> BinaryIO:
+        """A file's bytes as a stream; `first`: only about that many bytes are fetched."""
         ...
 
     def delete_prefix(self, prefix: str) -> int:

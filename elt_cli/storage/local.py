@@ -6,9 +6,10 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
 from elt_cli.errors import EltError
-from elt_cli.storage.base import DeleteGuard, is_hidden
+from elt_cli.storage.base import DeleteGuard, FileStat, is_hidden
 
 
 def nothing(uri: str) -> bool:
@@ -31,6 +32,13 @@ class LocalStorage:
             dirs[:] = sorted(d for d in dirs if not is_hidden(d))
             found += [os.path.join(folder, f) for f in sorted(files) if not is_hidden(f)]
         return found
+
+    def stat_files(self, prefix: str) -> list[FileStat]:
+        stats = ((f, os.stat(f)) for f in self.list_files(prefix))
+        return [FileStat(f, s.st_size, s.st_mtime) for f, s in stats]
+
+    def open_read(self, uri: str, first: int | None = None) -> BinaryIO:
+        return open(uri, "rb")  # noqa: SIM115  (the caller closes it)
 
     def delete_prefix(self, prefix: str) -> int:
         if not self.may_delete(prefix):

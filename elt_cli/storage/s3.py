@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from elt_cli import aws
 from elt_cli.errors import BadInput, EltError
-from elt_cli.storage.base import DeleteGuard, is_hidden
+from elt_cli.storage.base import DeleteGuard, FileStat, is_hidden
 
 NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 
@@ -49,14 +50,24 @@ class S3Storage:
                 return
 
     def list_files(self, prefix: str) -> list[str]:
+        return [f.uri for f in self.stat_files(prefix)]
+
+    def stat_files(self, prefix: str) -> list[FileStat]:
         bucket, key = split(prefix)
         found = []
         for obj in self._objects(prefix):
             relative = obj["Key"][len(key) :]
             if obj["Key"].endswith("/") or any(is_hidden(p) for p in relative.split("/") if p):
                 continue  # folder markers, _SUCCESS, .hidden: Athena skips them too
-            found.append(f"s3://{bucket}/{obj['Key']}")
-        return sorted(found)
+            modified = obj["LastModified"].timestamp()
+            found.append(FileStat(f"s3://{bucket}/{obj['Key']}", obj["Size"], modified))
+        return sorted(found, key=lambda f: f.uri)
+
+    def open_read(self, uri: str, first: int | None = None) -> BinaryIO:
+        bucket, key = split(uri)
+        ranged = {"Range": f"bytes=0-{first - 1}"} if first else {}
+        answer = self._call("get_object", f"cannot read {uri}", Bucket=bucket, Key=key, **ranged)
+        return answer["Body"]
 
     def _head(self, uri: str) -> dict | None:
         bucket, key = split(uri)

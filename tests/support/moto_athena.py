@@ -504,6 +504,9 @@ class AthenaRules:
                 started.effect()
 
     # -- results ---------------------------------------------------------------------------------
+    # moto runs no SQL: a query returns the rows a test gives for its prefix (`results`), and
+    # elt's audit of a new version (audit.py), unless a test says otherwise, finds one row
+    # and no failure.
 
     def answer(self, backend, exec_id: str) -> None:
         """The rows the test says a query returns, for GetQueryResults and as a result file."""
@@ -511,6 +514,8 @@ class AthenaRules:
 
         execution = backend.executions[exec_id]
         rows = next((r for prefix, r in self.results if starts(execution.query, prefix)), [])
+        if not rows and execution.query.startswith(AUDIT):
+            rows = passing_audit(execution.query)
         backend.query_results[exec_id] = QueryResults(
             rows=[{"Data": [{} if v is None else {"VarCharValue": v} for v in r]} for r in rows],
             column_info=[{"Name": n, "Type": "varchar"} for n in (rows or [[]])[0]],
@@ -647,3 +652,14 @@ def caller_may(headers, action: str, uri: str) -> bool:
     resource = "arn:aws:s3:::" + uri.removeprefix("s3://")
     found = [IAMPolicy(p).is_action_permitted(action, resource) for p in policies]
     return PermissionResult.DENIED not in found and PermissionResult.PERMITTED in found
+
+
+AUDIT = "SELECT count(*), "  # how elt's audit query of a new version starts (audit.py)
+
+
+def passing_audit(query: str) -> list[list[str]]:
+    """The answer to an audit query whose checks all pass: 1 row, 0 failures each."""
+    import sqlglot
+
+    columns = len(sqlglot.parse_one(query, read="athena").expressions)
+    return [[f"_col{i}" for i in range(columns)], ["1"] + ["0"] * (columns - 1)]
