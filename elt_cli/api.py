@@ -55,8 +55,8 @@ class Elt:
 
     Settings are keyword arguments named like the CLI's options (`lake`, `engine`, `database`,
     `source_prefix`, `results`, `workgroup`, `region`, `profile`, `timeout`, `queue_timeout`,
-    `retries`, `max_concurrent`, `poll_max`, `wait_lock`, `lock_lease`, `debug`); a setting
-    not given is the job's default, then elt's. Environment variables and elt.toml are the
+    `retries`, `max_concurrent`, `max_scan`, `poll_max`, `wait_lock`, `lock_lease`, `debug`);
+    a setting not given is the job's default, then elt's. Environment variables and elt.toml are the
     CLI's business: give what you read from them."""
 
     def __init__(
@@ -98,10 +98,11 @@ class Elt:
 
     def build(self, *, skip_bad_rows: bool = False, **values: str | Iterable[str]) -> Result:
         """(Re)build every model, in the order of what they read."""
-        from elt_cli import steps
+        from elt_cli import budget, steps
 
         checked = self.parameter_values(values)
         with self._job(raw=True, skip_bad_rows=skip_bad_rows, values=checked, builds=True) as job:
+            budget.enforce(job, exports=False)
             steps.build(job)
             steps.refuse_held(job)
         return self._result("build-subset")
@@ -126,7 +127,7 @@ class Elt:
     ) -> Result:
         """All five steps; the value is the final files. `resume`: skip the steps a killed run
         finished with the same SQL and data, and re-attach to its Athena queries."""
-        from elt_cli import steps
+        from elt_cli import budget, steps
 
         checked = self.parameter_values(values)
         with self._job(
@@ -137,6 +138,7 @@ class Elt:
             values=checked,
             builds=True,
         ) as job:
+            budget.enforce(job)
             return self._result("run", steps.run(job))
 
     def values(self, parameter: str, *, skip_bad_rows: bool = False) -> Result:

@@ -31,6 +31,7 @@ CONFIG_KEYS = (
     "queue_timeout",
     "retries",
     "max_concurrent",
+    "max_scan",
     "poll_max",
     "wait_lock",
     "lock_lease",
@@ -71,6 +72,7 @@ class Settings:
     queue_timeout: float = 1800.0
     retries: int = 2
     max_concurrent: int = 8
+    max_scan: int | None = None  # bytes an Athena run may scan (--max-scan 2GB), or no limit
     poll_max: float = 5.0
     wait_lock: float = 0.0
     lock_lease: float = 180.0
@@ -96,6 +98,8 @@ class Settings:
         if is_s3 and not results.startswith("s3://"):
             raise BadInput(f"--results must be an s3:// URI, not {results!r}")
         values = {k: v for k, v in values.items() if v is not None}
+        if "max_scan" in values:
+            values["max_scan"] = parse_size(values["max_scan"], "--max-scan")
         return cls(lake=lake, engine=engine, results=results.rstrip("/") + "/", **values)
 
     @property
@@ -125,6 +129,19 @@ def settings_for_job(spec, sources: dict[str, str] | None = None, **values) -> S
     values.setdefault("engine", None)
     values.setdefault("results", None)
     return Settings.build(sources=sources, **values)
+
+
+SIZE_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
+
+
+def parse_size(value, what: str) -> int:
+    """`500MB`, `2GB`, `1.5TB`, `10 GB` (decimal units, as Athena bills): bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)\s*", str(value), re.I)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if not match or float(match.group(1)) <= 0:
+        raise BadInput(f"invalid {what} {value!r}: give a size such as 500MB, 2GB or 1TB")
+    return int(float(match.group(1)) * SIZE_UNITS[match.group(2).upper()])
 
 
 def normalize_lake(lake: str) -> str:

@@ -87,6 +87,10 @@ class DryRunEngine(Engine):
     def owns(self, uri: str) -> bool:
         return self.engine.owns(uri)
 
+    @property
+    def scan_cutoff(self):
+        return self.engine.scan_cutoff
+
     def table_info(self, database: str, name: str):
         if name in self.planned:
             return TableInfo(name, "table") if self.planned[name] else None

@@ -52,7 +52,7 @@ RESERVED = {
     "param", "resume", "skip_bad_rows", "help", "force", "seed", "ratings", "movies",
     "sample_data", "lake", "engine", "database", "source_prefix", "results", "workgroup",
     "region", "profile", "queries", "config", "timeout", "queue_timeout", "retries",
-    "max_concurrent", "poll_max", "wait_lock", "lock_lease", "debug",
+    "max_concurrent", "max_scan", "poll_max", "wait_lock", "lock_lease", "debug",
     "dry_run", "json", "progress", "no_progress", "version",
 }  # fmt: skip
 

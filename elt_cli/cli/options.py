@@ -118,6 +118,13 @@ OPTIONS = [
         help="Most Athena queries of the run in flight at once.",
     ),
     click.option(
+        "--max-scan",
+        envvar="ELT_MAX_SCAN",
+        metavar="SIZE",
+        help="Refuse a run predicted to scan more on Athena (500MB, 2GB, 1TB), and stop "
+        "starting queries once it has [default: no limit].",
+    ),
+    click.option(
         "--poll-max",
         envvar="ELT_POLL_MAX",
         type=click.FloatRange(min=0, min_open=True),

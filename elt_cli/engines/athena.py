@@ -44,6 +44,7 @@ class Workgroup:
     managed: bool  # Athena keeps the results itself: no result location may be given
     result_file: bool  # results land in a plain S3 file elt can read
     kms_keys: tuple[str, ...] = ()  # keys its results are encrypted with
+    cutoff: int | None = None  # BytesScannedCutoffPerQuery: Athena cancels a query past it
     # How its results are written (encryption, ACL, expected owner), which a result location
     # elt sends must carry: a client's ResultConfiguration replaces the workgroup's when the
     # workgroup does not enforce its own, and a bucket policy that demands SSE-KMS would then
@@ -69,7 +70,13 @@ def estimated_cost(result: QueryResult) -> float:
         return 0.0
     if result.state == QueryState.CANCELLED and not result.bytes_scanned:
         return 0.0
-    billed = max(math.ceil(result.bytes_scanned / 1000**2) * 1000**2, MIN_BILLED_BYTES)
+    return billed_usd(result.bytes_scanned)
+
+
+def billed_usd(scanned: int) -> float:
+    """What Athena bills for a query that scans this much: rounded up to the MB, 10 MB at
+    least, $5 per TB."""
+    billed = max(math.ceil(scanned / 1000**2) * 1000**2, MIN_BILLED_BYTES)
     return billed * PRICE_PER_TB / 1000**4
 
 
@@ -131,6 +138,7 @@ def read_workgroup(athena, name: str) -> Workgroup:
         # client-side encrypted or Athena-managed results are no plain file to read
         result_file=not (managed.get("Enabled") or encryption.get("EncryptionOption") == "CSE_KMS"),
         kms_keys=tuple(keys),
+        cutoff=config.get("BytesScannedCutoffPerQuery"),
         writes={k: v for k, v in results.items() if k != "OutputLocation"},
     )
 
@@ -154,6 +162,7 @@ class AthenaEngine(Engine):
         self.started: set[str] = set()  # the ids of this run's queries (or re-attached)
         self.leftovers: list[str] = []  # result files of queries that did not succeed
         self.cannot_forget = False  # deleting result files failed once: not tried again
+        self.scanned = 0  # bytes the run's queries scanned so far (--max-scan)
         self.limits = Limits(
             max_concurrent=settings.max_concurrent,
             retries=settings.retries,
@@ -166,6 +175,11 @@ class AthenaEngine(Engine):
     @property
     def places_tables(self) -> bool:
         return not self.workgroup.enforced
+
+    @property
+    def scan_cutoff(self) -> tuple[str, int] | None:
+        cutoff = self.workgroup.cutoff
+        return (f"workgroup {self.settings.workgroup}", cutoff) if cutoff else None
 
     def owns(self, uri: str) -> bool:
         # Without an external_location Athena writes a CTAS to <results>/tables/<query id>/.
@@ -366,6 +380,15 @@ class AthenaEngine(Engine):
 
     def send(self, attempt: Attempt, patient: bool) -> str:
         statement = attempt.statement
+        limit = self.settings.max_scan
+        if limit is not None and self.scanned > limit:
+            from elt_cli.report.record import human_bytes
+
+            raise StepFailed(
+                statement.template,
+                f"not started: the run has scanned {human_bytes(self.scanned)}, more than "
+                f"--max-scan {human_bytes(limit)}",
+            )
         qid = self.reattachable(statement)
         if qid:
             self.reporter.note(
@@ -478,6 +501,7 @@ class AthenaEngine(Engine):
         if result.state != QueryState.SUCCEEDED:
             self.leftovers += result.result_files
         result = dataclasses.replace(result, cost_usd=estimated_cost(result))
+        self.scanned += result.bytes_scanned
         why = "" if result.state == QueryState.SUCCEEDED else reason(status)
         self.reporter.query_finished(attempt.record, result, why)
         return result

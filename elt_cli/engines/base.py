@@ -59,6 +59,12 @@ class Engine(ABC):
         """The id of a killed run's query for this statement that `--resume` re-attaches to."""
         return None
 
+    @property
+    def scan_cutoff(self) -> tuple[str, int] | None:
+        """(its owner, bytes): what one query may scan before the engine cancels it, if it
+        limits that (an Athena workgroup's BytesScannedCutoffPerQuery)."""
+        return None
+
     def owns(self, uri: str) -> bool:
         """True for data the engine placed itself (see places_tables), which elt may delete."""
         return False

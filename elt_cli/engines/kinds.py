@@ -33,6 +33,7 @@ ENGINES = {
                 "queue_timeout",
                 "retries",
                 "max_concurrent",
+                "max_scan",
                 "poll_max",
                 "lock_lease",
             ),

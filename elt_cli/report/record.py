@@ -97,6 +97,7 @@ class Reporter:
     plan: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     findings: list[tuple[str, Finding]] = field(default_factory=list)  # (step, finding)
+    predicted_bytes: int | None = None  # Athena: what the command was predicted to scan
     result: object = None  # what the command gives, for --json
     started: float = field(default_factory=time.monotonic)
 
@@ -343,6 +344,7 @@ class Reporter:
             "files": len(self.outputs),
             "rows": [o.rows for o in self.outputs],
             "bytes_scanned": sum(r.bytes_scanned for r in results),
+            "predicted_bytes": self.predicted_bytes,
             "cost_usd": round(sum(r.cost_usd for r in results), 6),
         }
 
@@ -374,7 +376,14 @@ class Reporter:
                     else f"{len(checked)} checks passed"
                 )
         if self.athena:
-            parts.append(f"{human_bytes(t['bytes_scanned'])} scanned, est. ${t['cost_usd']:.4f}")
+            predicted = (
+                f" (predicted {human_bytes(t['predicted_bytes'])})"
+                if t["predicted_bytes"] is not None
+                else ""
+            )
+            parts.append(
+                f"{human_bytes(t['bytes_scanned'])} scanned{predicted}, est. ${t['cost_usd']:.4f}"
+            )
         head = "Dry run" if self.dry_run else "Failed after" if error else "Done in"
         if not self.dry_run:
             head += f" {t['seconds']:.1f} s"
