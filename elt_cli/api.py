@@ -184,6 +184,26 @@ class Elt:
         )
         return self._result("sample-data", text)
 
+    def test(self, cases: Iterable[str] = ()) -> Result:
+        """Run the job's own test cases (`tests/<case>/` in the job folder) on the local
+        engine, each in a temporary lake; the value is each case's outcome (jobtests.py).
+        A case that fails raises TestsFailed (exit 1), with every outcome."""
+        from elt_cli.errors import TestsFailed
+        from elt_cli.jobtests import find_cases, run_case
+
+        found = find_cases(self.spec, list(cases))
+        cases_run = [run_case(self.spec, case, Elt) for case in found]
+        outcomes = [o.document() for o in cases_run]
+        self.reporter.result = outcomes
+        failed = [o.name for o in cases_run if not o.passed]
+        if failed:
+            raise TestsFailed(
+                f"{len(failed)} of {len(outcomes)} test case{'s' if len(outcomes) != 1 else ''} "
+                f"failed: {', '.join(failed)}",
+                outcomes,
+            )
+        return self._result("test", outcomes)
+
     def check(self) -> Result:
         """Check the job without running anything: what Athena would refuse is refused
         (TemplateError, naming the file and line); the value says what the job is."""

@@ -24,6 +24,16 @@ class ChecksFailed(EltError):
     """A model's new version failed its checks: it was not published, nothing read it."""
 
 
+class TestsFailed(EltError):
+    """Some of a job's test cases (`elt test`) did not give what they expect."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of its name
+
+    def __init__(self, message: str, outcomes: list):
+        super().__init__(message)
+        self.outcomes = outcomes
+
+
 class Throttled(EltError):
     """AWS kept refusing a call for its rate or quota (TooManyRequestsException and kin)."""
 

@@ -443,7 +443,7 @@ def _drop_version(job: Job, table: str, subject: str, label: str) -> None:
 def export(job: Job) -> None:
     job.require_database("export")
     outputs = job.outputs()
-    for o in outputs:
+    for o in (o for o in outputs if o.table not in job.held):
         if not job.engine.table_exists(job.database, o.table):
             what = f"the {o.subject} {o.export.model}" if o.values else f"model {o.export.model}"
             raise StepFailed(

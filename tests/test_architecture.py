@@ -131,5 +131,6 @@ def test_the_json_document_keeps_its_shape(elt, awkward_lake):
     }  # fmt: skip
     assert got["outputs"] == [{"step": "str", "subject": "str", "uri": "str", "rows": "int"}]
     assert set(got["total"]) == {
-        "queries", "failed", "retried", "seconds", "files", "rows", "bytes_scanned", "cost_usd",
+        "queries", "failed", "retried", "seconds", "files", "rows", "bytes_scanned",
+        "predicted_bytes", "cost_usd",
     }  # fmt: skip

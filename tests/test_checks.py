@@ -360,3 +360,15 @@ def test_on_athena_source_checks_read_s3_and_start_no_query(elt, aws, s3_lake, t
     assert aws.queries() == []
     gets = [p for op, p in aws.calls if op == "GetObject" and p["Key"].endswith("swapped.csv")]
     assert gets and all(p.get("Range") == "bytes=0-65535" for p in gets)
+
+
+def test_on_a_fresh_lake_a_failed_first_build_exports_nothing_and_names_the_check(elt, tmp_path):
+    """No version published yet: the failed one is not exported, and the error is its check,
+    not a missing table."""
+    lake = make_lake(tmp_path, AWKWARD_MOVIES, AWKWARD_RATINGS)
+    result = elt("--queries", job_with(tmp_path, NO_YEAR), "--lake", lake, "run", "--genre",
+                 "Sci-Fi")  # fmt: skip
+    assert result.exit_code == 1
+    assert last_line(result).startswith("Error: 1 build failed its checks and was not published")
+    assert not (lake / FINAL).exists()
+    assert view_of(lake, "sci_fi") is None

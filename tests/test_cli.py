@@ -111,7 +111,7 @@ def test_config_precedence_flag_over_env_over_file_over_default(elt, tmp_path):
     assert "workgroup" not in settings
     assert result.stdout.splitlines()[-1] == (
         "(for Athena only, so left out for a local lake: results, workgroup, region, profile, "
-        "queue_timeout, retries, max_concurrent, poll_max, lock_lease)"
+        "queue_timeout, retries, max_concurrent, max_scan, poll_max, lock_lease)"
     )
     athena = settings_of(elt("--lake", "s3://my-lake", "config", env={"ELT_WORKGROUP": "wg_env"}))
     assert athena["workgroup"] == ("wg_env", "env ELT_WORKGROUP")

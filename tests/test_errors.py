@@ -171,7 +171,7 @@ def test_bad_config_file(elt, awkward_lake, tmp_path):
     assert last_line(result) == (
         "Error: elt.toml: unknown setting 'colour'; known: engine, lake, database, "
         "source_prefix, results, workgroup, region, profile, queries, timeout, queue_timeout, "
-        "retries, max_concurrent, poll_max, wait_lock, lock_lease"
+        "retries, max_concurrent, max_scan, poll_max, wait_lock, lock_lease"
     )
 
 

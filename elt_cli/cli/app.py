@@ -90,3 +90,13 @@ def make_reporter(progress: bool | None, as_json: bool, dry_run: bool, root: str
         progress = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
     kind = RichReporter if progress else PlainReporter
     return kind(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
+
+
+def case_lines(outcomes: list[dict]) -> list[str]:
+    """`ok    sci_fi (1 file)`, or `FAIL  sci_fi` and what differs, indented."""
+    lines = []
+    for o in outcomes:
+        files = f" ({len(o['files'])} file{'s' if len(o['files']) != 1 else ''})"
+        lines.append(f"{'ok' if o['passed'] else 'FAIL':<5} {o['case']}{files * o['passed']}")
+        lines += [f"      {problem}" for problem in o["problems"]]
+    return lines

@@ -11,11 +11,11 @@ import click
 
 from elt_cli import __version__
 from elt_cli.api import Elt
-from elt_cli.cli.app import App, make_reporter
+from elt_cli.cli.app import App, case_lines, make_reporter
 from elt_cli.cli.ending import EltGroup
 from elt_cli.cli.options import SOURCE_NAMES, global_options
 from elt_cli.cli.parameters import JobCommand, given_values, skip_bad_rows_option
-from elt_cli.errors import BadInput, TemplateError
+from elt_cli.errors import BadInput, TemplateError, TestsFailed
 
 
 @click.group(
@@ -46,7 +46,7 @@ def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **va
         raise  # the job is wrong, not the command line
     except BadInput as exc:
         raise click.UsageError(str(exc), ctx) from exc
-    quiet = ctx.invoked_subcommand in (None, "config", "check")
+    quiet = ctx.invoked_subcommand in (None, "config", "check", "test")
     elt.reporter = make_reporter(False if quiet else progress, as_json, dry_run, elt.settings.lake)
     ctx.obj = App(elt, as_json)
 
@@ -192,6 +192,26 @@ def genres_command(app: App, skip_bad_rows):
             f"one of its parameters ({known})"
         )
     _show_values(app, "genre", skip_bad_rows)
+
+
+@cli.command("test", short_help="Run the job's own test cases on the local engine.")
+@click.argument("cases", nargs=-1)
+@click.pass_obj
+def test_command(app: App, cases):
+    """Run the job's test cases (tests/<case>/ in the job folder: input files per source,
+    expected/ final files), each in a temporary lake on the local engine, and compare the
+    files byte for byte. Needs no AWS and no lake. Exits 1 if a case fails.
+
+    \b
+    Example:
+      elt --queries examples/webshop test
+    """
+    try:
+        result = app.elt.test(cases)
+    except TestsFailed as failed:
+        app.lines += case_lines(failed.outcomes)
+        raise
+    app.show(result, lines=case_lines(result.value))
 
 
 @cli.command("check", short_help="Check a job without running anything.")
