@@ -62,8 +62,12 @@ def _measures(job: Plan, build: Build, check: Check, table: str, published: str 
         )
     if check.min_rows is not None:
         yield _Measure(f"min_rows {check.min_rows}", "count(*)", "", "min_rows", check.min_rows)
-    if check.max_change is not None and published:
-        old = f"(SELECT count(*) FROM {sql.table_name(job.database, published)})"
+    if check.max_change is not None:
+        old = (
+            f"(SELECT count(*) FROM {sql.table_name(job.database, published)})"
+            if published
+            else "NULL"
+        )
         yield _Measure(f"max_change {check.max_change:g}", old, "", "max_change", check.max_change)
     if check.sql:
         select, _ = job.select(
@@ -107,26 +111,32 @@ def audit(job: Plan, engine: Engine, built: list[tuple[Build, str]]) -> dict[str
     findings = {}
     for (key, (build, table, measures)), result in zip(plans.items(), results, strict=True):
         (counts,) = result.rows or [()]
-        rows, *failures = (int(n) for n in counts)
+        rows = int(counts[0])
+        failures = [None if n is None else int(n) for n in counts[1:]]
         judged = zip(measures, failures, strict=True)
         findings[key] = [_judge(build.subject, table, m, rows, n) for m, n in judged]
     _read_failing_rows(engine, plans, findings)
     return findings
 
 
-def _judge(subject: str, table: str, m: _Measure, rows: int, n: int) -> Finding:
+def _rows(n: int) -> str:
+    return f"{n:,} row{'s' if n != 1 else ''}"
+
+
+def _judge(subject: str, table: str, m: _Measure, rows: int, n: int | None) -> Finding:
     if m.kind == "min_rows":
         ok = rows >= m.limit
-        return Finding(subject, table, m.check, ok, "" if ok else f"{rows:,} rows")
+        return Finding(subject, table, m.check, ok, "" if ok else _rows(rows))
+    if m.kind == "max_change" and n is None:
+        return Finding(subject, table, m.check, True, "no published version to compare with")
+    assert n is not None
     if m.kind == "max_change":
         change = abs(rows - n) / n if n else (0.0 if rows == 0 else float("inf"))
-        detail = f"{rows:,} rows against {n:,} published" + (
+        detail = f"{_rows(rows)} against {n:,} published" + (
             f", {(rows - n) / n:+.0%}" if n else ""
         )
         return Finding(subject, table, m.check, change <= m.limit, detail)
-    return Finding(
-        subject, table, m.check, n == 0, f"{n:,} row{'s' if n != 1 else ''}" if n else ""
-    )
+    return Finding(subject, table, m.check, n == 0, _rows(n) if n else "")
 
 
 def _read_failing_rows(engine: Engine, plans: dict, findings: dict[str, list[Finding]]) -> None:

@@ -99,7 +99,10 @@ class Settings:
             raise BadInput(f"--results must be an s3:// URI, not {results!r}")
         values = {k: v for k, v in values.items() if v is not None}
         if "max_scan" in values:
-            values["max_scan"] = parse_size(values["max_scan"], "--max-scan")
+            try:
+                values["max_scan"] = parse_size(values["max_scan"])
+            except ValueError as exc:
+                raise BadInput(f"max_scan {values['max_scan']!r} {exc}") from exc
         return cls(lake=lake, engine=engine, results=results.rstrip("/") + "/", **values)
 
     @property
@@ -134,14 +137,19 @@ def settings_for_job(spec, sources: dict[str, str] | None = None, **values) -> S
 SIZE_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
 
 
-def parse_size(value, what: str) -> int:
-    """`500MB`, `2GB`, `1.5TB`, `10 GB` (decimal units, as Athena bills): bytes."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)\s*", str(value), re.I)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if not match or float(match.group(1)) <= 0:
-        raise BadInput(f"invalid {what} {value!r}: give a size such as 500MB, 2GB or 1TB")
-    return int(float(match.group(1)) * SIZE_UNITS[match.group(2).upper()])
+def parse_size(value) -> int:
+    """`500MB`, `2GB`, `1.5TB`, `10 GB` (decimal units, as Athena bills): bytes. A ValueError
+    says what is wrong."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)\s*", str(value), re.I)
+        if not match:
+            raise ValueError("is not a size such as 500MB, 2GB or 1TB")
+        size = int(float(match.group(1)) * SIZE_UNITS[match.group(2).upper()])
+    if size <= 0:
+        raise ValueError("must be more than 0 bytes")
+    return size
 
 
 def normalize_lake(lake: str) -> str:

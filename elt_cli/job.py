@@ -151,6 +151,7 @@ class Check:
     max_change: float | None = None
     sql: SqlFile | None = None
     line: str = ""  # job.toml:<line> of its [[checks]], for messages
+    lines: dict[str, str] = field(default_factory=dict, compare=False)  # and of each key
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,8 @@ def load_job(folder: Path) -> JobSpec:
         exports.append(Export(model, file, path_pattern))
 
     checks = [
-        _check(toml, i, table, models, sql_file) for i, table in enumerate(data.get("checks", []))
+        _check(toml, i, table, models, sources, sql_file)
+        for i, table in enumerate(data.get("checks", []))
     ]
 
     sample = data.get("sample", {})
@@ -358,13 +360,19 @@ def _count(toml, section: str, index: int, table: dict, key: str) -> int | None:
     return value
 
 
-def _check(toml, index: int, table: dict, models: dict, sql_file) -> Check:
+def _check(toml, index: int, table: dict, models: dict, sources: dict, sql_file) -> Check:
     """A [[checks]] table; its columns are checked against the model's in _resolve."""
     model = table.get("model")
     if model is None:
         raise toml.error("checks", index, None, "[[checks]] needs model = ...")
     if model not in models:
-        raise toml.error("checks", index, "model", _unknown("model", model, models))
+        hint = (
+            f"; {model} is a source: its checks (max_age, header, min_rows) go in its [[sources]]"
+            " table"
+            if model in sources
+            else ""
+        )
+        raise toml.error("checks", index, "model", _unknown("model", model, models) + hint)
 
     def columns(key: str) -> tuple[str, ...]:
         value = table.get(key, [])
@@ -387,10 +395,11 @@ def _check(toml, index: int, table: dict, models: dict, sql_file) -> Check:
             )  # fmt: skip
     change = table.get("max_change")
     if change is not None and (isinstance(change, bool) or not isinstance(change, int | float)
-                               or change <= 0):  # fmt: skip
+                               or not 0 < change <= 10):  # fmt: skip
         raise toml.error(
             "checks", index, "max_change",
-            "max_change must be a fraction above 0, e.g. 0.5 for a row count within 50 %",
+            "max_change must be a fraction above 0 (at most 10), e.g. 0.5 for a row count "
+            "within 50 %",
         )  # fmt: skip
     check = Check(
         model,
@@ -401,8 +410,9 @@ def _check(toml, index: int, table: dict, models: dict, sql_file) -> Check:
         max_change=None if change is None else float(change),
         sql=sql_file("checks", index, "sql", table["sql"]) if "sql" in table else None,
         line=f"{toml.path}:{toml.line('checks', index, None)}",
+        lines={key: f"{toml.path}:{toml.line('checks', index, key)}" for key in table},
     )
-    if check == Check(model, line=check.line):
+    if check == Check(model, line=check.line, lines=check.lines):
         raise toml.error("checks", index, None, "the check checks nothing: give not_null, "
                          "unique, accepted_values, min_rows, max_change or sql")  # fmt: skip
     return check

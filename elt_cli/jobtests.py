@@ -63,11 +63,18 @@ def find_cases(spec: JobSpec, names: list[str] | None = None) -> list[Path]:
 
 def run_case(spec: JobSpec, case: Path, open_job: Callable[..., Any]) -> CaseOutcome:
     """One case; `open_job(folder, lake=..., engine=...)` is api.Elt."""
-    values, expected_failures = _case_settings(case)
+    values, expected_failures = _case_settings(spec, case)
     problems: list[str] = []
+    for folder in sorted(p for p in case.iterdir() if p.is_dir()):
+        if folder.name not in spec.sources and folder.name != "expected":
+            problems.append(
+                f"{folder.name}/ is no source of the job (its sources: {', '.join(spec.sources)};"
+                " the final files go in expected/)"
+            )
     with tempfile.TemporaryDirectory(prefix="elt-test-") as tmp:
         lake = Path(tmp)
         elt = open_job(spec.folder, lake=lake, engine="local")
+        inputs: dict[str, str] = {}  # a source's folder in the lake -> the case's
         for name, source in spec.sources.items():
             given = case / name
             if not given.is_dir():
@@ -75,18 +82,27 @@ def run_case(spec: JobSpec, case: Path, open_job: Callable[..., Any]) -> CaseOut
                     f"no input for source {name}: add {given}/ with its files"
                 ])  # fmt: skip
             where = expand(source.location, elt.settings.source_prefix, elt.settings.database, {})
-            shutil.copytree(given, lake / where.strip("/"), dirs_exist_ok=True)
+            # copied as new files: a max_age check judges the case, not the fixture's age
+            shutil.copytree(
+                given, lake / where.strip("/"), dirs_exist_ok=True, copy_function=shutil.copy
+            )
+            inputs[str(lake / where.strip("/"))] = str(given)
+        findings = elt.reporter.findings
         try:
             elt.run(**values)
-        except ChecksFailed:
-            pass  # compared with what the case expects, below
         except EltError as exc:
-            problems.append(f"the run failed: {exc}")
-        failed = {f"{f.subject}: {f.check}" for _, f in elt.reporter.findings if not f.passed}
+            if not (isinstance(exc, ChecksFailed) and any(not f.passed for _, f in findings)):
+                problems.append(f"the run failed: {exc}")  # else: compared below
+        ran = {f"{f.subject}: {f.check}" for _, f in findings}
+        failed = {f"{f.subject}: {f.check}" for _, f in findings if not f.passed}
         for check in sorted(failed - expected_failures):
             problems.append(f"check {check} failed")
         for check in sorted(expected_failures - failed):
-            problems.append(f"check {check} was expected to fail and did not")
+            problems.append(
+                f"check {check} was expected to fail and did not"
+                if check in ran
+                else f"check {check} did not run (those that ran: {', '.join(sorted(ran))})"
+            )
         written = {str(Path(o.uri).relative_to(lake)) for o in elt.reporter.outputs}
         expected_dir = case / "expected"
         expected = {
@@ -100,10 +116,12 @@ def run_case(spec: JobSpec, case: Path, open_job: Callable[..., Any]) -> CaseOut
             problems += _compare(rel, (expected_dir / rel).read_bytes(), (lake / rel).read_bytes())
         for rel in sorted(expected - written):
             problems.append(f"expected {rel}, which the run did not write")
+        for temporary, original in inputs.items():  # name the case's files, not the copies
+            problems = [p.replace(temporary, original) for p in problems]
     return CaseOutcome(case.name, sorted(expected | written), problems)
 
 
-def _case_settings(case: Path) -> tuple[dict[str, Any], set[str]]:
+def _case_settings(spec: JobSpec, case: Path) -> tuple[dict[str, Any], set[str]]:
     path = case / "case.toml"
     if not path.is_file():
         return {}, set()
@@ -116,11 +134,23 @@ def _case_settings(case: Path) -> tuple[dict[str, Any], set[str]]:
         raise TemplateError(
             f"{path}: unknown key {sorted(unknown)[0]!r} (a case has values, failed_checks)"
         )
+    given = data.get("values", {})
+    if not isinstance(given, dict) or set(given) - set(spec.parameters):
+        wrong = sorted(set(given) - set(spec.parameters)) if isinstance(given, dict) else []
+        raise TemplateError(
+            f"{path}: values must be a table of the job's parameters ({', '.join(spec.parameters)})"
+            + (f", not {wrong[0]!r}" if wrong else "")
+        )
     values = {
-        name: [str(v) for v in given] if isinstance(given, list) else [str(given)]
-        for name, given in data.get("values", {}).items()
+        name: [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        for name, value in given.items()
     }
-    return values, {str(c) for c in data.get("failed_checks", [])}
+    failed = data.get("failed_checks", [])
+    if not isinstance(failed, list) or not all(isinstance(c, str) for c in failed):
+        raise TemplateError(
+            f'{path}: failed_checks must be a list such as ["Sci-Fi: not_null year"]'
+        )
+    return values, set(failed)
 
 
 def _compare(rel: str, expected: bytes, got: bytes) -> list[str]:

@@ -18,7 +18,7 @@ from elt_cli import audit, sql
 from elt_cli.engines.base import Engine, QueryResult, Statement
 from elt_cli.errors import BadInput, ChecksFailed, EltError, MalformedRows, StepFailed
 from elt_cli.journal import Builds, Journal, digest
-from elt_cli.plan import Build, Plan
+from elt_cli.plan import Build, Output, Plan
 from elt_cli.report import Reporter
 from elt_cli.storage import Storage
 
@@ -33,7 +33,11 @@ class Job(Plan):
     lock: Any = None  # held by hold_lock, released when the command ends
     # builds not published (their table -> why): a new version failed its checks, or reads
     # one that did; nothing is exported from them
-    held: dict[str, str] = dataclasses.field(default_factory=dict)
+    held: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)  # (why, what)
+    # `run` leaves alone what did not change since elt made it: a raw table of the same DDL,
+    # a final file written from the same model version by the same export SQL
+    skip_unchanged: bool = False
+    unchanged: set[str] = dataclasses.field(default_factory=set)  # final files left as they are
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -63,10 +67,11 @@ class Job(Plan):
             {n: self.storage.fingerprint(loc) for n, loc in self.locations.items()}
         )
 
-    def current(self, table: str, table_digest: str) -> bool:
-        """The table is there and was built from these SQL and inputs."""
-        return self.built.current(table, table_digest) and self.engine.table_exists(
-            self.database, table
+    def current(self, key: str, key_digest: str, table: str | None = None) -> bool:
+        """The table (`key`, or `table` when given) is there and was built from these SQL and
+        inputs."""
+        return self.built.current(key, key_digest) and self.engine.table_exists(
+            self.database, table or key
         )
 
     def stale_models(self, names) -> set[str]:
@@ -116,6 +121,12 @@ def create_tables(job: Job) -> None:
     job.require_database("create-tables")
     sources = list(job.spec.sources.values())
     job.reporter.step_started("create-tables", ", ".join(s.name for s in sources))
+    if job.skip_unchanged:
+        for s in [
+            s for s in sources if job.current(_source_key(s.name), digest(job.raw_ddl(s)), s.name)
+        ]:
+            job.reporter.skipped(s.name, "its definition is unchanged")
+            sources.remove(s)
     # DROP first: CREATE ... IF NOT EXISTS would keep a stale definition (the original's INT
     # ratings) forever. The tables are external, so dropping them leaves the raw files alone.
     job.engine.execute_many(
@@ -132,7 +143,12 @@ def create_tables(job: Job) -> None:
     )
     for s in sources:
         job.engine.verify_raw_table(job.database, s.name, job.raw_ddl(s))
+        job.built.record(_source_key(s.name), digest(job.raw_ddl(s)))
     job.reporter.step_finished("create-tables")
+
+
+def _source_key(name: str) -> str:
+    return f"source {name}"  # a raw table's entry in builds.json
 
 
 def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[QueryResult]:
@@ -193,7 +209,12 @@ def values_in_data(job: Job, parameter: str, subject: str = "") -> list[tuple[st
     statement = Statement(f"list_{listing.plural}", select, subject, reads=reads)
     (result,) = read_raw(job, [statement], rows=True)
     rows = result.rows
-    return None if rows is None else [(str(value), int(count)) for value, count in rows]
+    # a NULL value is no value a user can give (NULL equals no literal): it is left out
+    return (
+        None
+        if rows is None
+        else [(str(value), int(count)) for value, count in rows if value is not None]
+    )
 
 
 def check_values(job: Job, parameter: str, known: list[tuple[str, int]] | None) -> None:
@@ -281,7 +302,10 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
         for b in (b for m in level for b in job.builds(m)):
             upstream = _held_upstream(job, b)
             if upstream:
-                job.held[b.table] = f"{b.subject} (not built: it reads {upstream})"
+                job.held[b.table] = (
+                    f"it was not built: it reads {upstream}, which failed its checks",
+                    f"{b.subject} (not built: it reads {upstream})",
+                )
                 job.reporter.skipped(b.subject, f"not built: it reads {upstream}, which failed")
             elif job.current(b.table, digests[b.table]):
                 job.reporter.skipped(b.subject, "SQL and inputs unchanged since its build")
@@ -304,9 +328,10 @@ def build(job: Job, version: str | None = None, checked: set[str] | None = None)
             failed = [f for f in found if not f.passed]
             if failed:
                 job.held[b.table] = (
-                    f"{b.subject} ({audit.describe(failed)}; kept as {job.database}.{creates})"
+                    FAILED_CHECKS,
+                    f"{b.subject} ({audit.describe(failed)}; kept as {job.database}.{creates})",
                 )
-                _drop_earlier_candidates(job, b.table, creates)
+                _drop_earlier_candidates(job, b.table, creates, b.subject)
                 continue
             _publish(job, dataclasses.replace(st, creates=creates))
             job.built.record(b.table, digests[b.table])
@@ -325,7 +350,10 @@ def _held_upstream(job: Job, build: Build) -> str | None:
     return None
 
 
-def _drop_earlier_candidates(job: Job, view: str, candidate: str) -> None:
+FAILED_CHECKS = "its build failed its checks"
+
+
+def _drop_earlier_candidates(job: Job, view: str, candidate: str, subject: str) -> None:
     """Of the versions that failed their checks since the view's published one, keep only
     the newest for inspection: night after failing night they would pile up. Versions are
     named by time, so those after the published one are the failed candidates."""
@@ -337,17 +365,27 @@ def _drop_earlier_candidates(job: Job, view: str, candidate: str) -> None:
         for t in job.engine.tables(job.database, f"{view}__v")
         if published < version_of(t.name)[1] < mine and not t.name.startswith(candidate)
     ]
-    _discard(job, [Statement("drop_old", "", view, creates=t.name) for t in earlier])
+    _discard(job, [Statement("drop_old", "", subject, creates=t.name) for t in earlier])
 
 
 def refuse_held(job: Job) -> None:
     """The command fails (exit 1) when a build was held back, after everything else ran."""
     if job.held:
-        count = len(job.held)
+        n = sum(why == FAILED_CHECKS for why, _ in job.held.values())
+        m = len(job.held) - n
+        message = (
+            f"{n} build{'s' if n != 1 else ''} failed {'their' if n != 1 else 'its'} checks and "
+            f"{'were' if n != 1 else 'was'} not published"
+        )
+        if m:
+            message += (
+                f"; {m} that read{'' if m != 1 else 's'} {'them' if n != 1 else 'it'} "
+                f"{'were' if m != 1 else 'was'} not built"
+            )
+        items = "; ".join(what for _, what in job.held.values())
         raise ChecksFailed(
-            f"{count} build{'s' if count != 1 else ''} failed {'their' if count != 1 else 'its'} "
-            f"checks and {'were' if count != 1 else 'was'} not published (the views show the "
-            f"versions before; nothing was exported from them): {'; '.join(job.held.values())}"
+            f"{message} (the views show the versions before; nothing was exported from them): "
+            f"{items}"
         )
 
 
@@ -453,7 +491,12 @@ def export(job: Job) -> None:
     job.reporter.step_started("export", ", ".join(o.subject for o in outputs))
     for o in outputs:
         if o.table in job.held:
-            job.reporter.skipped(o.subject, "not exported: its build failed its checks")
+            job.reporter.skipped(o.subject, f"not exported: {job.held[o.table][0]}")
+            continue
+        final = job.final_file(o)
+        if job.skip_unchanged and job.built.current(_file_key(final), _file_digest(job, o)):
+            job.reporter.skipped(o.subject, "final file written from this version")
+            job.unchanged.add(final)
             continue
         job.still_locked()
         job.storage.delete_prefix(job.layout.export_dir(o.table))
@@ -470,7 +513,11 @@ def move(job: Job) -> list[str]:
     finals = []
     for o in outputs:
         if o.table in job.held:
-            job.reporter.skipped(o.subject, "not moved: its build failed its checks")
+            job.reporter.skipped(o.subject, f"not moved: {job.held[o.table][0]}")
+            continue
+        if job.final_file(o) in job.unchanged:
+            job.reporter.skipped(o.subject, "final file unchanged")
+            finals.append(job.final_file(o))
             continue
         files = job.storage.list_files(job.layout.export_dir(o.table))
         if len(files) != 1:
@@ -484,9 +531,23 @@ def move(job: Job) -> list[str]:
         job.still_locked()
         job.storage.move(files[0], final)
         job.reporter.moved(files[0], final, o.subject)
+        job.built.record(_file_key(final), _file_digest(job, o))
         finals.append(final)
     job.reporter.step_finished("move")
     return finals
+
+
+def _file_key(final: str) -> str:
+    return f"file {final}"  # a final file's entry in builds.json
+
+
+def _file_digest(job: Job, output: Output) -> str:
+    """What a final file was written from: its export's SQL, the digest of the model version
+    it read, and the file as it is now (size and time: a file changed since is written again)."""
+    final = job.final_file(output)
+    stat = next((f for f in job.storage.stat_files(final) if f.uri == final), None)
+    now = f"{stat.size}:{stat.modified}" if stat else "missing"
+    return digest(job.export_select(output), job.built.digests.get(output.table, ""), now)
 
 
 def check_values_early(job: Job) -> set[str]:
@@ -497,12 +558,21 @@ def check_values_early(job: Job) -> set[str]:
     checked = set()
     for parameter in job.spec.per_value:
         models = [r for r in job.spec.parameters[parameter].reads if r not in job.spec.sources]
+        given = ", ".join(job.values[parameter])
+        per = [b for m in job.spec.models if m.per == parameter for b in job.builds(m)]
         if (
+            job.skip_unchanged
+            and per
+            and all(job.current(b.table, job.digests[b.table]) for b in per)
+        ):
+            # every value was built from the data as it is: each had rows then, and has now
+            job.reporter.step_skipped("check", "all built from the current data", given)
+            checked.add(parameter)
+        elif (
             job.spec.parameters[parameter].values
             and job.exist(job.spec.sources)
             and not job.stale_models(models)
         ):
-            given = ", ".join(job.values[parameter])
             job.reporter.step_started("check", given)
             known = values_in_data(job, parameter, given)
             check_values(job, parameter, known)
@@ -517,6 +587,7 @@ def run(job: Job) -> list[str]:
     """The five steps. With a journal, each finished step is recorded with a digest of the SQL
     it runs (and, for the build, of what the models read); `--resume` skips a step whose
     digest is unchanged, until one step has to run: every step after it runs too."""
+    job.skip_unchanged = True
     checked = check_values_early(job)
     journal = job.journal
     outputs = job.outputs()

@@ -54,18 +54,40 @@ def check_job(spec: JobSpec) -> Tables:
         if parameter.values:
             check_select(spec, parameter.values, tables, names_columns=False)
     for check in spec.checks:
-        columns = [c.name.lower() for c in tables[check.model]]
-        named = [*check.not_null, *check.unique, *(c for c, _ in check.accepted_values)]
-        for name in (n for n in named if n not in columns):
-            close = difflib.get_close_matches(name, columns, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"it has {', '.join(columns)}"
-            raise TemplateError(
-                f"{check.line}: the check names column {name}, which model {check.model} does "
-                f"not have; {hint}"
-            )
+        _check_columns_of(check, tables[check.model])
         if check.sql:
             check_select(spec, check.sql, tables, names_columns=False)
     return tables
+
+
+def _check_columns_of(check, columns: list[Column]) -> None:
+    """The columns a check names are the model's, and accepted values are of their type (Athena
+    refuses `n NOT IN ('1')` for a number n, and `s NOT IN (1)` for a text s)."""
+    types = {c.name.lower(): c.type for c in columns}
+    named = [("not_null", n) for n in check.not_null] + [("unique", n) for n in check.unique]
+    named += [("accepted_values", n) for n, _ in check.accepted_values]
+    for key, name in named:
+        at = check.lines.get(key, check.line)
+        if name not in types:
+            close = difflib.get_close_matches(name, list(types), n=1)
+            hint = f"did you mean {close[0]}?" if close else f"it has {', '.join(types)}"
+            raise TemplateError(
+                f"{at}: {key} names column {name}, which model {check.model} does not have; {hint}"
+            )
+    for name, values in check.accepted_values:
+        kind = types[name]
+        if kind is None:
+            continue  # a type not worked out here: Athena decides
+        text = kind.is_type(*exp.DataType.TEXT_TYPES)
+        number = kind.is_type(*exp.DataType.INTEGER_TYPES)
+        given_text = isinstance(values[0], str)
+        if (given_text and not text) or (not given_text and not number):
+            want = "texts" if text else "whole numbers" if number else "values of its type"
+            raise TemplateError(
+                f"{check.lines.get('accepted_values', check.line)}: accepted_values.{name} must "
+                f"list {want}: column {name} of model {check.model} is "
+                f"{athena_type_of(kind)}"
+            )
 
 
 # -- sources ---------------------------------------------------------------------------------------

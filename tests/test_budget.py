@@ -118,10 +118,23 @@ def test_an_unchanged_model_is_not_predicted_to_be_built_again(elt, aws, big_lak
     assert "values genres" in note and "export Sci-Fi" in note
 
 
-@pytest.mark.parametrize("value", ["2 gigs", "-1GB", "0MB", "GB"])
-def test_a_wrong_budget_is_refused(elt, value):
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2 gigs", "is not a size such as 500MB, 2GB or 1TB"),
+        ("-1GB", "is not a size such as 500MB, 2GB or 1TB"),
+        ("GB", "is not a size such as 500MB, 2GB or 1TB"),
+        ("0MB", "must be more than 0 bytes"),
+    ],
+)
+def test_a_wrong_budget_is_refused_naming_where_it_came_from(elt, tmp_path, value, reason):
     result = elt("--lake", "s3://lake", "--max-scan", value, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 2
-    assert last_line(result).startswith(
-        f"Error: invalid --max-scan {value!r}: give a size such as 500MB, 2GB or 1TB"
+    assert last_line(result) == (
+        f"Error: Invalid value for '--max-scan': {value!r} {reason} (see `elt --help`)"
     )
+    result = elt("--lake", "s3://lake", "run", "--genre", "Sci-Fi", env={"ELT_MAX_SCAN": value})
+    assert last_line(result) == f"Error: ELT_MAX_SCAN={value} {reason}"
+    (tmp_path / "elt.toml").write_text(f'max_scan = "{value}"\n')
+    result = elt("--lake", "s3://lake", "run", "--genre", "Sci-Fi")
+    assert last_line(result) == f'Error: elt.toml: max_scan = "{value}" {reason}'

@@ -161,7 +161,7 @@ def test_a_failed_build_is_built_again_and_failed_candidates_do_not_pile_up(elt,
     [
         (
             '[[checks]]\nmodel = "subset"\nnot_null = ["titel"]\n',
-            "the check names column titel, which model subset does not have; did you mean title?",
+            "not_null names column titel, which model subset does not have; did you mean title?",
         ),
         (
             '[[checks]]\nmodel = "subsets"\nmin_rows = 1\n',
@@ -174,7 +174,26 @@ def test_a_failed_build_is_built_again_and_failed_candidates_do_not_pile_up(elt,
         ),
         (
             '[[checks]]\nmodel = "subset"\nmax_change = "half"\n',
-            "max_change must be a fraction above 0, e.g. 0.5 for a row count within 50 %",
+            "max_change must be a fraction above 0 (at most 10), e.g. 0.5 for a row count "
+            "within 50 %",
+        ),
+        (
+            '[[checks]]\nmodel = "subset"\nmax_change = 50\n',
+            "max_change must be a fraction above 0 (at most 10), e.g. 0.5 for a row count "
+            "within 50 %",
+        ),
+        (
+            '[[checks]]\nmodel = "subset"\naccepted_values = { year = ["1979"] }\n',
+            "accepted_values.year must list whole numbers: column year of model subset is INTEGER",
+        ),
+        (
+            '[[checks]]\nmodel = "subset"\naccepted_values = { title = [1] }\n',
+            "accepted_values.title must list texts: column title of model subset is VARCHAR",
+        ),
+        (
+            '[[checks]]\nmodel = "ratings"\nmin_rows = 1\n',
+            "unknown model 'ratings'; did you mean 'movie_ratings'?; ratings is a source: its "
+            "checks (max_age, header, min_rows) go in its [[sources]] table",
         ),
         (
             '[[checks]]\nmodel = "subset"\nunique = "movie_id"\n',
@@ -196,6 +215,9 @@ def test_a_wrong_check_is_refused_before_anything_runs(elt, tmp_path, toml, mess
         where, said = last_line(result).removeprefix(f"Error: {job / 'job.toml'}:").split(": ", 1)
         assert said == message
         assert at <= int(where) <= len(lines)  # the line of the check or of its key
+        key = message.split()[0].split(".")[0]
+        if any(line.startswith(f"{key} =") for line in lines[at:]):
+            assert lines[int(where) - 1].startswith(f"{key} ="), (where, key)  # the key's line
     assert not (tmp_path / "movielens").exists()
 
 

@@ -105,3 +105,58 @@ def test_cases_can_be_named_and_a_job_without_cases_is_told_how_to_add_one(elt, 
         f"Error: job movielens has no test cases: add {job / 'tests'}/<case>/ with an input "
         "folder per source and expected/ (see the README, 'Testing a job')"
     )
+
+
+def test_a_case_says_why_its_run_failed_naming_its_own_files(elt, tmp_path):
+    job = copied_job(tmp_path)
+    toml = (job / "job.toml").read_text()
+    toml = toml.replace(
+        'name = "ratings"\nsql = "ratings.sql"',
+        'name = "ratings"\nsql = "ratings.sql"\nheader = true\nmax_age = "1h"',
+    )
+    (job / "job.toml").write_text(toml)  # fmt: skip
+    case = job / "tests" / "sci_fi"
+    old = 1_000_000_000  # fixtures are old files: the case's copies are new, max_age passes
+    __import__("os").utime(case / "ratings" / "ratings.csv", (old, old))
+    assert elt("--queries", job, "test").exit_code == 0
+    ratings = case / "ratings" / "ratings.csv"
+    ratings.write_text(ratings.read_text().replace("userId,movieId", "movieId,userId", 1))
+    result = elt("--queries", job, "test")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1] == (
+        f"      the run failed: source ratings: {ratings} has the header "
+        "'movieId,userId,rating,timestamp', not the declared columns "
+        "'userId,movieId,rating,timestamp' (a renamed, added or swapped column): fix the "
+        f"file, or the columns in {job / 'ratings.sql'}"
+    )
+
+
+def test_a_wrong_case_is_refused_or_told(elt, tmp_path):
+    job = copied_job(tmp_path)
+    case = job / "tests" / "sci_fi"
+    (case / "case.toml").write_text('values = { genre = "Sci-Fi" }\nfailed_checks = "Sci-Fi"\n')
+    result = elt("--queries", job, "test")
+    assert result.exit_code == 2
+    assert last_line(result) == (
+        f"Error: {case / 'case.toml'}: failed_checks must be a list such as "
+        '["Sci-Fi: not_null year"]'
+    )
+    (case / "case.toml").write_text('values = { genres = "Sci-Fi" }\n')
+    result = elt("--queries", job, "test")
+    assert last_line(result) == (
+        f"Error: {case / 'case.toml'}: values must be a table of the job's parameters (genre), "
+        "not 'genres'"
+    )
+    (case / "case.toml").write_text(
+        'values = { genre = "Sci-Fi" }\nfailed_checks = ["Sci-Fi: not_nul year"]\n'
+    )
+    (case / "rating").mkdir()
+    result = elt("--queries", job, "test")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[1] == (
+        "      rating/ is no source of the job (its sources: movies, ratings; the final files go "
+        "in expected/)"
+    )
+    assert lines[2].startswith("      check Sci-Fi: not_nul year did not run (those that ran: ")
+    assert "Sci-Fi: not_null title" in lines[2]

@@ -280,7 +280,9 @@ def test_a_run_killed_on_one_host_is_taken_over_from_another_within_the_lease(
         t for t, (op, p) in zip(aws.times, aws.calls, strict=True)
         if op == "PutObject" and p["Key"].endswith("lock.json") and "IfMatch" in p
     ]  # fmt: skip
-    assert 2 <= takeover - killed < 2 + 1 + 1  # the lease, S3's dates to the second, a poll
+    # not before the lease ran out (its last renewal came up to a sixth of it before the kill,
+    # and S3 dates its objects to the second), nor long after: a poll later
+    assert 2 - 2 / 6 - 1 <= takeover - killed < 2 + 1 + 1
     assert "re-attached to query" in retry.stderr
     assert aws.get("movielens/sci_fi/sci_fi-movies.csv").endswith(b"9,Alien,1979,3.75,2\n")
     assert "_elt/movielens_elt/lock.json" not in aws.keys()

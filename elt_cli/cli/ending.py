@@ -145,7 +145,11 @@ def _bad_value(exc: click.BadParameter) -> BadInput | None:
         float(value)
         reason = re.sub(r"^\S+ (is not)", r"\1", exc.message).rstrip(".")
     except (TypeError, ValueError):
-        reason = "is not a number" if isinstance(param.type, click.FloatRange) else exc.message
+        reason = (
+            "is not a number"
+            if isinstance(param.type, click.FloatRange)
+            else re.sub(r"^'[^']*' ", "", exc.message)  # the value is named already
+        )
     return BadInput(f"{where} {reason}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from elt_cli.config import DEFAULT_CONFIG, read_config_file
+from elt_cli.config import DEFAULT_CONFIG, parse_size, read_config_file
 from elt_cli.engines.kinds import ENGINES
 
 # How click's parameter sources are named in `elt config`.
@@ -17,6 +17,18 @@ SOURCE_NAMES = {
     click.core.ParameterSource.DEFAULT_MAP: "config file",
     click.core.ParameterSource.DEFAULT: "default",
 }
+
+
+class Size(click.ParamType):
+    """A size in bytes: `500MB`, `2GB`, `1TB` (config.parse_size)."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            self.fail(f"{value!r} {exc}", param, ctx)
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -120,7 +132,7 @@ OPTIONS = [
     click.option(
         "--max-scan",
         envvar="ELT_MAX_SCAN",
-        metavar="SIZE",
+        type=Size(),
         help="Refuse a run predicted to scan more on Athena (500MB, 2GB, 1TB), and stop "
         "starting queries once it has [default: no limit].",
     ),

@@ -34,7 +34,9 @@ class LocalStorage:
         return found
 
     def stat_files(self, prefix: str) -> list[FileStat]:
-        stats = ((f, os.stat(f)) for f in self.list_files(prefix))
+        """As list_files, and a file's own path gives that file (as an S3 key prefix does)."""
+        names = [prefix] if Path(prefix).is_file() else self.list_files(prefix)
+        stats = ((f, os.stat(f)) for f in names)
         return [FileStat(f, s.st_size, s.st_mtime) for f, s in stats]
 
     def open_read(self, uri: str, first: int | None = None) -> BinaryIO:
