@@ -358,7 +358,7 @@ class Elt:
             dry_run=self.dry_run,
         )
         try:
-            self._refuse_before_anything(job)
+            validated = self._refuse_before_anything(job)
             if raw:
                 check_raw_data(job)
             if builds:
@@ -377,6 +377,8 @@ class Elt:
                 record = Journal(storage, settings.layout.state_dir() + "run.json", resume)
                 job.journal = engine.journal = record
             yield job
+            if validated:
+                job.storage.write_text(*validated)
         finally:
             try:
                 engine.close()
@@ -384,10 +386,31 @@ class Elt:
                 if job.lock is not None:
                     job.lock.release()
 
-    def _refuse_before_anything(self, job: Job) -> None:
-        """What Athena would refuse, then what the engine could not run."""
+    def _refuse_before_anything(self, job: Job) -> tuple[str, str] | None:
+        """What Athena would refuse, then what the engine could not run; skipped when this job,
+        with these settings, passed on this lake with this elt before (validated.json in the
+        lake's state: a digest of all that decides it, so a stale entry never matches). Returns
+        the record to write once the command has succeeded: a refused one changes nothing."""
+        import json
+
+        from elt_cli.journal import validation_digest
         from elt_cli.validate import check_job
 
+        record = self.settings.layout.state_dir() + "validated.json"
+        passed = validation_digest(self.spec, self.settings, job.skip_bad_rows)
+        try:
+            known = json.loads(job.storage.read_text(record) or "[]")
+        except ValueError:
+            known = []  # a damaged record: checked again, and written anew
+        if isinstance(known, list) and passed in known:
+            return None
+        self._validate(job, check_job)
+        if not self.dry_run:  # the last few, so runs with other settings keep theirs
+            kept = [d for d in known if isinstance(d, str)][-7:] if isinstance(known, list) else []
+            return record, json.dumps([*kept, passed])
+        return None
+
+    def _validate(self, job: Job, check_job) -> None:
         check_job(self.spec)
         job.engine.check_templates(job.sample_statements)
         untwinned = job.engine.untwinned(job.sample_statements)

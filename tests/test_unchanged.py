@@ -83,3 +83,34 @@ def test_on_athena_a_rerun_with_nothing_changed_starts_no_query(elt, aws, s3_lak
     )
     assert ": 0 queries, 0 failed" in result.stderr.splitlines()[-1]
     assert aws.get("movielens/sci_fi/sci_fi-movies.csv") == first
+
+
+def test_a_job_that_passed_its_checks_is_not_checked_again_until_a_file_changes(
+    elt, tmp_path, monkeypatch
+):
+    import elt_cli.validate
+
+    lake = make_lake(tmp_path, AWKWARD_MOVIES, AWKWARD_RATINGS)
+    job = tmp_path / "job"
+    shutil.copytree(packaged_queries(), job)
+    calls = []
+    real = elt_cli.validate.check_job
+    monkeypatch.setattr(elt_cli.validate, "check_job", lambda spec: calls.append(1) or real(spec))
+    for _ in range(2):
+        assert elt("--queries", job, "--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    assert len(calls) == 1  # the second run trusted the record of the first
+    # a file of the job changed: checked again, and what Athena would refuse is refused
+    subset = job / "subset.sql"
+    subset.write_text(subset.read_text().replace("contains(", "list_contains("))
+    result = elt("--queries", job, "--lake", lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 2
+    assert "list_contains" in result.stderr.splitlines()[-1]
+    assert len(calls) == 2
+    # put back as it was when it passed: that record still holds
+    subset.write_text(subset.read_text().replace("list_contains(", "contains("))
+    assert elt("--queries", job, "--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    assert len(calls) == 2
+    # another setting that reaches the SQL: checked again
+    assert elt("--queries", job, "--lake", lake, "--database", "other", "run", "--genre",
+               "Sci-Fi").exit_code == 0  # fmt: skip
+    assert len(calls) == 3

@@ -141,9 +141,13 @@ def read_output(path: Path) -> list[dict]:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under a folder with its bytes, to prove that nothing changed."""
+    """Every file under a folder with its bytes, to prove that nothing changed; but for the
+    record of the settings a job passed its checks with (validated.json), a cache of facts
+    that stay true, which any command that checks the job may add to."""
     if not root.exists():
         return {}
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "validated.json"
     }
