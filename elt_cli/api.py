@@ -270,6 +270,8 @@ class Elt:
                 left_out.append(key)
                 continue
             value = getattr(settings, key)
+            if key == "queries" and value is None:
+                value = self.spec.folder  # the packaged job: say which folder that is
             shown[key] = {
                 "value": None if value is None else str(value),
                 "source": settings.sources.get(key, "derived"),

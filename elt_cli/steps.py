@@ -255,6 +255,25 @@ def list_values(job: Job, parameter: str) -> list[tuple[str, int]] | None:
     found = values_in_data(job, parameter)
     outcome = "" if found is None else f"{len(found)} {plural} in the data"
     job.reporter.step_finished(plural, outcome)
+    if found == []:
+        listing = job.spec.parameters[parameter]
+        raw = sorted({job.locations[s] for s in _sources_under(job, listing.reads)})
+        job.reporter.note(
+            f"no {plural} found: {listing.values.path if listing.values else ''} gave no rows "
+            f"from {', '.join(f'{job.database}.{t}' for t in listing.reads)} (raw files under "
+            f"{', '.join(raw)}); check --lake and --source-prefix, or the data"
+        )
+    return found
+
+
+def _sources_under(job: Job, names) -> set[str]:
+    """The sources these tables read, through the models between."""
+    found: set[str] = set()
+    for name in names:
+        if name in job.spec.sources:
+            found.add(name)
+        else:
+            found |= _sources_under(job, job.spec.model(name).reads)
     return found
 
 

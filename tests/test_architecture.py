@@ -130,6 +130,7 @@ def test_the_json_document_keeps_its_shape(elt, awkward_lake):
         "seconds", "queued_seconds", "rows", "bytes_scanned", "cost_usd",
     }  # fmt: skip
     assert got["outputs"] == [{"step": "str", "subject": "str", "uri": "str", "rows": "int"}]
+    assert got["total"]["rows"] == "int"  # the rows written; each file's are in outputs
     assert set(got["total"]) == {
         "queries", "failed", "retried", "seconds", "files", "rows", "bytes_scanned",
         "predicted_bytes", "cost_usd",

@@ -11,6 +11,7 @@ from support import last_line
 
 from elt_cli.cli import cli
 from elt_cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from elt_cli.templates import packaged_queries
 
 
 def settings_of(result) -> dict[str, tuple[str, str]]:
@@ -107,11 +108,15 @@ def test_config_precedence_flag_over_env_over_file_over_default(elt, tmp_path):
     assert settings["source_prefix"] == ("movielens", "job")  # the job's [defaults]
     assert settings["engine"] == ("local", "default")
     assert settings["lake"] == (str(tmp_path / "lake"), "default")
-    # a local lake: the Athena settings are left out, and it says so
+    # the job in use, the packaged one by default
+    assert settings["queries"] == (str(packaged_queries()), "default")
+    # a local lake: the Athena settings are left out, and it says so on stderr: stdout is the
+    # table alone, for `elt config | cut -f2`
     assert "workgroup" not in settings
-    assert result.stdout.splitlines()[-1] == (
-        "(for Athena only, so left out for a local lake: results, workgroup, region, profile, "
-        "queue_timeout, retries, max_concurrent, max_scan, poll_max, lock_lease)"
+    assert all(len(line.split("\t")) == 3 for line in result.stdout.splitlines())
+    assert result.stderr.splitlines()[-1] == (
+        "Note: for Athena only, so left out for a local lake: results, workgroup, region, "
+        "profile, queue_timeout, retries, max_concurrent, max_scan, poll_max, lock_lease"
     )
     athena = settings_of(elt("--lake", "s3://my-lake", "config", env={"ELT_WORKGROUP": "wg_env"}))
     assert athena["workgroup"] == ("wg_env", "env ELT_WORKGROUP")

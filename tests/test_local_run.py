@@ -306,3 +306,15 @@ def test_a_build_writes_parquet_with_the_codec_its_ctas_names(elt, tmp_path):
             f"SELECT DISTINCT compression FROM parquet_metadata('{parquet}')"
         ).fetchall()
         assert codecs == [("ZSTD",)], parquet
+
+
+def test_values_that_finds_none_says_so_and_where_it_looked(elt, tmp_path):
+    lake = make_lake(tmp_path, [], [])  # headers only
+    result = elt("--lake", lake, "values", "genre")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-2].endswith(
+        f"no genres found: {packaged_queries() / 'genres.sql'} gave no rows from "
+        f"movielens_elt.movie_ratings (raw files under {lake / 'movielens' / 'movies'}/, "
+        f"{lake / 'movielens' / 'ratings'}/); check --lake and --source-prefix, or the data"
+    )

@@ -406,3 +406,14 @@ def test_never_exits_99(elt, awkward_lake, tmp_path):
         (awkward_lake, ["frobnicate"], 2),
     ):
         assert elt("--lake", lake, *args).exit_code == code, args
+
+
+def test_a_failed_step_is_never_ok_in_the_summary_and_the_rows_are_a_number(elt, awkward_lake):
+    """The genre check's query went well, then the value was refused: the step failed."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    result = elt("--lake", awkward_lake, "--progress", "run", "--genre", "Sci-fy")
+    assert result.exit_code == 2
+    (line,) = [line.split() for line in summary_of(result) if line.startswith("check")]
+    assert line[:3] == ["check", "Sci-fy", "FAILED"]
+    document = json.loads(elt("--lake", awkward_lake, "--json", "run", "--genre", "Comedy").stdout)
+    assert document["total"]["rows"] == sum(o["rows"] for o in document["outputs"]) > 0

@@ -48,7 +48,13 @@ class App:
         elif isinstance(result.value, str):
             self.lines.append(result.value)
         for note in result.notes:
-            click.echo(f"Note: {note}", err=True)
+            text = f"Note: {note}"
+            if sys.stderr.isatty():  # wrapped between words, as the terminal would not
+                import shutil
+                import textwrap
+
+                text = textwrap.fill(text, shutil.get_terminal_size().columns - 1)
+            click.echo(text, err=True)
 
     def table(self, headers: list[str], rows: list[tuple]) -> None:
         """A result table: aligned at a terminal, tab-separated lines for a pipe."""

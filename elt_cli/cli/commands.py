@@ -274,8 +274,7 @@ def config_command(ctx: click.Context):
             "value": os.environ["AWS_ENDPOINT_URL"],
             "source": "env AWS_ENDPOINT_URL",
         }
-    notes, result.notes, shown = result.notes, [], result.value
-    app.show(result, lines=[])
+    app.show(result, lines=[])  # its notes on stderr: `elt config | cut -f2` gets the table
     app.table(
         ["setting", "value", "from"],
         [
@@ -283,7 +282,6 @@ def config_command(ctx: click.Context):
             for k, v in result.value.items()
         ],
     )
-    app.lines += [f"({note})" for note in notes]
 
 
 def main() -> None:

@@ -275,6 +275,15 @@ class Reporter:
                 out.append(Line(step.step, step.detail, status, step.seconds, None, step.outcome))
             elif step.outcome and out and out[-1].step == step.step and not out[-1].details:
                 out[-1] = dataclasses.replace(out[-1], details=step.outcome)
+            mine = [i for i, line in enumerate(out) if line.step == step.step]
+            if (
+                step.status == StepStatus.FAILED
+                and mine
+                and all(out[i].status in ("OK", "SKIPPED") for i in mine)
+            ):
+                # its queries went well, and then the step failed (a value not in the data):
+                # its last line says so, never OK
+                out[mine[-1]] = dataclasses.replace(out[mine[-1]], status="FAILED")
             out += self._check_lines(step.step)
         return out
 
@@ -342,7 +351,7 @@ class Reporter:
             "retried": sum(q.retried for q in self.queries),
             "seconds": round(time.monotonic() - self.started, 3),
             "files": len(self.outputs),
-            "rows": [o.rows for o in self.outputs],
+            "rows": sum(o.rows or 0 for o in self.outputs),  # each file's: in outputs
             "bytes_scanned": sum(r.bytes_scanned for r in results),
             "predicted_bytes": self.predicted_bytes,
             "cost_usd": round(sum(r.cost_usd for r in results), 6),
@@ -354,7 +363,7 @@ class Reporter:
         parts = []
         if t["files"]:
             verb = "would be written" if self.dry_run else "written"
-            counted = [r for r in t["rows"] if r is not None]
+            counted = [o.rows for o in self.outputs if o.rows is not None]
             noun = "row" if counted == [1] else "rows"
             rows = f" ({' + '.join(f'{r:,}' for r in counted)} {noun})" if counted else ""
             parts.append(f"{t['files']} file{'s' if t['files'] != 1 else ''} {verb}{rows}")
