@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from elt_cli import sql
 from elt_cli.errors import ChecksFailed
-from elt_cli.job import Check
+from elt_cli.job import DURATION_UNITS, Check
 from elt_cli.statements import Finding, Statement
 from elt_cli.templates import quoted_name, sql_string
 
@@ -223,16 +223,14 @@ def check_sources(plan: Plan, storage: Storage, now: float | None = None) -> lis
     return passed
 
 
-UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
 def _duration(seconds: float, unit: str = "") -> str:
     """`26h`, `2d`, `3.5h`, `12m`: in `unit`, else in the largest unit that gives a whole
     number, else in the largest one it reaches, to a tenth."""
     if not unit:
-        units = [u for u, size in UNITS.items() if seconds >= size] or ["s"]
-        unit = next((u for u in units if seconds % UNITS[u] == 0), units[0])
-    value = seconds / UNITS[unit]
+        largest = sorted(DURATION_UNITS.items(), key=lambda unit_size: -unit_size[1])
+        units = [u for u, size in largest if seconds >= size] or ["s"]
+        unit = next((u for u in units if seconds % DURATION_UNITS[u] == 0), units[0])
+    value = seconds / DURATION_UNITS[unit]
     return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
 
 

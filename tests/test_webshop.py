@@ -238,3 +238,27 @@ def test_models_run_in_the_order_their_sql_reads_them_not_the_files(elt, shop, t
     result = elt("--queries", job, "--lake", shop, "run", "--country", "Germany")
     assert result.exit_code == 0, result.output
     assert read_final(shop / FINAL.format("germany")) == expected("Germany")
+
+
+def test_a_null_value_is_no_value_one_can_list_or_give(elt, tmp_path, shop):
+    """A customer whose country is missing (NA, read as NULL): `elt values` leaves it out,
+    and `--country None` is no country in the data (it was listed, and accepted, as 'None')."""
+    job = tmp_path / "job"
+    shutil.copytree(WEBSHOP, job)
+    toml = (job / "job.toml").read_text()
+    toml = toml.replace(
+        'name = "customers"\nsql = "customers.sql"',
+        'name = "customers"\nsql = "customers.sql"\nmissing = ["NA"]',
+    )
+    (job / "job.toml").write_text(toml)  # fmt: skip
+    customers = shop / "webshop" / "customers" / "customers.csv"
+    lines = customers.read_text().splitlines()
+    lines[1] = ",".join([*lines[1].split(",")[:-1], "NA"])  # the first customer's country
+    customers.write_text("\n".join(lines) + "\n")
+    result = elt("--queries", job, "--lake", shop, "values", "country")
+    assert result.exit_code == 0, result.output
+    listed = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert listed and "None" not in listed and "" not in listed
+    result = elt("--queries", job, "--lake", shop, "run", "--country", "None")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[-1].startswith("Error: no customers with country 'None'")
