@@ -335,6 +335,7 @@ class Elt:
             )
         plan = Plan(self.spec, settings, values or {}, skip_bad_rows)
         engine = open_engine(settings, skip_bad_rows)
+        engine.read_only = not lock or self.dry_run
         layout = plan.layout
 
         def may_delete(uri: str) -> bool:

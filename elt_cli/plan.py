@@ -11,6 +11,7 @@ from functools import cache, cached_property
 
 from elt_cli import sql
 from elt_cli.config import Settings
+from elt_cli.engines.kinds import ENGINES
 from elt_cli.errors import BadInput
 from elt_cli.job import Export, JobSpec, Model, Source, expand, sample_values
 from elt_cli.journal import digest
@@ -244,6 +245,7 @@ class Plan:
             self.raw_columns,
             self.skip_bad_rows,
             inlined,
+            ENGINES[self.settings.engine].reader_refuses,
         )
 
     def build_select(self, build: Build) -> tuple[str, tuple[str, ...]]:

@@ -181,6 +181,7 @@ def resolve(
     raw: dict[str, list[RawColumn]],
     skip_bad_rows: bool,
     inline: dict[str, str] | None = None,
+    reader_refuses: bool = False,
 ) -> tuple[str, tuple[str, ...]]:
     """A job's SELECT as it is sent: each model it reads (`${database}.<model>`) named by the
     table that holds it for this run (`subset` -> `sci_fi`), or, in `inline`, replaced by its
@@ -192,7 +193,10 @@ def resolve(
     column with missing markers, a field that is neither a marker nor of its TEXT_FORMS):
     `count(*)` would count it and an average would be silently wrong. By default such a row
     fails the query, naming its file; with `skip_bad_rows` it is left out (and `malformed_rows`
-    counts them). Returns the SELECT and the raw tables it reads."""
+    counts them). An engine whose CSV reader refuses a missing, extra or mistyped field itself,
+    naming the file and line (`reader_refuses`: the local engine's DuckDB), is sent only the
+    part of that guard its reader cannot do: the fields of columns with missing markers.
+    Returns the SELECT and the raw tables it reads."""
     inline = inline or {}
     tree = parse(label, select)
     for table in tree.find_all(exp.Table):  # Athena's names are case-insensitive
@@ -224,9 +228,11 @@ def resolve(
         if columns is None:
             continue
         reads.append(table.name)
-        bad = _malformed(columns)
-        keep: exp.Expr
-        if skip_bad_rows:
+        bad = _malformed(columns, reader_refuses)
+        keep: exp.Expr | None
+        if bad is None:
+            keep = None
+        elif skip_bad_rows:
             keep = exp.not_(bad)
         else:
             failure = exp.cast(
@@ -245,7 +251,9 @@ def resolve(
         extra = [exp.column(exp.to_identifier(h, quoted=True)) for h in dict.fromkeys(hidden)]
         if extra:
             _declared_stars(table, columns)
-        rows = exp.select(*values, *extra).from_(source).where(keep)
+        rows = exp.select(*values, *extra).from_(source)
+        if keep is not None:
+            rows = rows.where(keep)
         table.replace(rows.subquery(table.alias_or_name))
     return tree.sql("athena", pretty=True), tuple(sorted(set(reads)))
 
@@ -351,7 +359,12 @@ def _bad_field(column: RawColumn):
     return exp.or_(missing, exp.and_(not_marker, unconverted))
 
 
-def _malformed(columns: list[RawColumn]):
+def _malformed(columns: list[RawColumn], reader_refuses: bool = False):
+    """The condition of a malformed row (see resolve); None when there is nothing left to
+    check beyond what the engine's reader refuses."""
+    if reader_refuses:
+        checked = [_bad_field(c) for c in columns if c.missing and not c.is_text]
+        return exp.or_(*checked) if checked else None
     return exp.or_(
         *(_bad_field(c) for c in columns),
         exp.not_(exp.Is(this=_column(EXTRA_COLUMN), expression=exp.null())),

@@ -21,7 +21,7 @@ from support.processes import slow_build
 
 @pytest.fixture
 def slow_queries(tmp_path):
-    return slow_build(tmp_path, 8_000_000)  # about 6 s
+    return slow_build(tmp_path, 16_000_000)  # about 6 s
 
 
 @pytest.fixture

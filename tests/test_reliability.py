@@ -36,11 +36,12 @@ from elt_cli.storage.s3 import S3Storage
 
 def derived(lake) -> dict[str, bytes]:
     """What readers see of a run: table data, catalog, final file (not raw data, not the run
-    record, which notes the failed attempt)."""
+    record, which notes the failed attempt, nor the memory of raw files found clean)."""
     return {
         k: v
         for k, v in snapshot(lake).items()
-        if k.startswith(("tables/", "movielens/sci_fi/", "_elt/")) and "run.json" not in k
+        if k.startswith(("tables/", "movielens/sci_fi/", "_elt/"))
+        and not k.endswith(("run.json", "clean-files.json"))
     }
 
 
@@ -144,7 +145,7 @@ def test_readers_see_the_previous_complete_version_during_a_rebuild(elt, awkward
     (previous,) = (awkward_lake / "tables/movielens_elt/sci_fi").iterdir()
     with (awkward_lake / "movielens/ratings/ratings-1.csv").open("a") as f:
         f.write("9,9,1.0,1\n")  # Alien gets another rating
-    slow = slow_build(tmp_path, 3_000_000)
+    slow = slow_build(tmp_path, 6_000_000)
     rebuild = start_elt("--lake", awkward_lake, "--queries", slow, "run", "--genre", "Sci-Fi")
     for line in rebuild.stderr:
         if "build-subset: started" in line:
@@ -315,7 +316,7 @@ def test_second_local_run_exits_naming_the_holder(elt, awkward_lake):
 def test_a_second_local_run_gives_up_or_waits_its_turn(awkward_lake, tmp_path):
     """While one run builds (a slow build: about 2 s), a second one with --wait-lock 0 exits 1
     naming the holder; one with --wait-lock 60 starts only once the first is done."""
-    slow = slow_build(tmp_path, 3_000_000)
+    slow = slow_build(tmp_path, 6_000_000)
     first = start_elt("--lake", awkward_lake, "--queries", slow, "run", "--genre", "Sci-Fi")
     for line in first.stderr:
         if "build-subset: started" in line:

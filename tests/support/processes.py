@@ -25,7 +25,7 @@ def elt_process(*args, cwd: Path, env: dict | None = None, timeout: float = 120)
 
 def slow_build(folder: Path, multiply: int) -> Path:
     """The packaged SQL with a build that takes a while on a tiny lake: each rating joined
-    with `multiply` numbers (twenty million: about 14 s here). Long enough to be interrupted,
+    with `multiply` numbers (twenty million: about 7 s here). Long enough to be interrupted,
     or to overlap another run, for certain."""
     from elt_cli.templates import packaged_queries
 
