@@ -208,8 +208,12 @@ class Elt:
         """Check the job without running anything: what Athena would refuse is refused
         (TemplateError, naming the file and line); the value says what the job is."""
         from elt_cli.check import check_job
+        from elt_cli.memo import remembered, validation_digest
 
-        return self._result("check", check_job(self.spec, self.settings))
+        passed = (str(self.spec.folder), validation_digest(self.spec, self.settings, False))
+        return self._result(
+            "check", remembered("check", passed, lambda: check_job(self.spec, self.settings))
+        )
 
     def iam_policy(
         self,
@@ -396,7 +400,7 @@ class Elt:
         the record to write once the command has succeeded: a refused one changes nothing."""
         import json
 
-        from elt_cli.journal import validation_digest
+        from elt_cli.memo import validation_digest
         from elt_cli.validate import check_job
 
         record = self.settings.layout.state_dir() + "validated.json"

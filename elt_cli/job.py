@@ -422,6 +422,22 @@ def _resolve(spec: JobSpec) -> JobSpec:
     """Check every file's placeholders and tables; order the models by what they read."""
     from dataclasses import replace
 
+    from elt_cli.memo import remembered
+
+    found = remembered("job", (repr(spec),), lambda: _tables_of(spec))
+    models = [replace(m, reads=tuple(found["models"][m.name])) for m in spec.models]
+    parameters = {
+        name: replace(p, counted=found["parameters"][name][0],
+                      reads=tuple(found["parameters"][name][1]))
+        if name in found["parameters"] else p
+        for name, p in spec.parameters.items()
+    }  # fmt: skip
+    return replace(spec, models=_ordered(models), parameters=parameters)
+
+
+def _tables_of(spec: JobSpec) -> dict:
+    """What _resolve finds (as JSON, for the memo): the tables each model and each values
+    query reads, and the values query's count column; raises TemplateError naming the line."""
     repeating = {n for n, p in spec.parameters.items() if p.repeat}
     single = set(spec.parameters) - repeating
     for source in spec.sources.values():
@@ -453,16 +469,14 @@ def _resolve(spec: JobSpec) -> JobSpec:
                     f"{p.values.at('SELECT')}: must give two columns, a {name} and a count "
                     f"(it gives {len(columns)})"
                 )
-            p = replace(p, counted=columns[1], reads=_tables_read(spec, p.values, set()))
-        parameters[name] = p
+            parameters[name] = [columns[1], _tables_read(spec, p.values, set())]
     for c in spec.checks:
         if c.sql:
             per = spec.model(c.model).per
             _check_placeholders(c.sql, {"database", *single, *([per] if per else [])}, spec)
             if c.model not in _tables_read(spec, c.sql, {per} if per else set()):
                 raise TemplateError(f"{c.sql.at()}: a check of {c.model} must read {c.model}")
-    models = [replace(m, reads=reads[m.name]) for m in spec.models]
-    return replace(spec, models=_ordered(models), parameters=parameters)
+    return {"models": reads, "parameters": parameters}
 
 
 def _missing(toml, index: int, name: str, file: SqlFile, value) -> tuple:

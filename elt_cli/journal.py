@@ -16,31 +16,6 @@ def digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
 
 
-def validation_digest(spec, settings, skip_bad_rows: bool) -> str:
-    """What decides whether a job passes its checks before it runs: every TOML and SQL file of
-    the job folder, the settings that reach its SQL, the engine, and the versions of elt and of
-    the libraries that parse and translate the SQL."""
-    import duckdb
-    import sqlglot
-
-    from elt_cli import __version__
-
-    files = sorted(p for p in spec.folder.rglob("*") if p.suffix in (".toml", ".sql"))
-    return digest(
-        __version__,
-        sqlglot.__version__,
-        duckdb.__version__,
-        settings.engine,
-        settings.database,
-        settings.source_prefix,
-        str(skip_bad_rows),
-        *(
-            f"{p.relative_to(spec.folder)}\n{p.read_text(encoding='utf-8', errors='replace')}"
-            for p in files
-        ),
-    )
-
-
 class Journal:
     def __init__(self, storage, uri: str, resume: bool):
         self.storage, self.uri, self.resume = storage, uri, resume

@@ -113,6 +113,14 @@ def raw_table_ddl(label: str, ddl: str, columns: list[RawColumn] | None = None) 
     invalid-data property, and STRING for a typed column with missing markers (converted in
     every read instead). Made on the text as written (not re-generated), so every other
     character reaches Athena exactly as the template has it."""
+    from elt_cli.memo import remembered
+
+    return remembered(
+        "raw ddl", (label, ddl, repr(columns)), lambda: _raw_table_ddl(label, ddl, columns)
+    )
+
+
+def _raw_table_ddl(label: str, ddl: str, columns: list[RawColumn] | None) -> str:
     from sqlglot.dialects.athena import Athena
     from sqlglot.tokens import TokenType
 
@@ -197,7 +205,17 @@ def resolve(
     naming the file and line (`reader_refuses`: the local engine's DuckDB), is sent only the
     part of that guard its reader cannot do: the fields of columns with missing markers.
     Returns the SELECT and the raw tables it reads."""
+    from elt_cli.memo import remembered
+
     inline = inline or {}
+    parts = (label, select, database, repr(sorted(tables.items())), repr(sorted(raw.items())),
+             str(skip_bad_rows), repr(sorted(inline.items())), str(reader_refuses))  # fmt: skip
+    arguments = (label, select, database, tables, raw, skip_bad_rows, inline, reader_refuses)
+    sent, reads = remembered("resolve", parts, lambda: _resolve(*arguments))
+    return sent, tuple(reads)
+
+
+def _resolve(label, select, database, tables, raw, skip_bad_rows, inline, reader_refuses):
     tree = parse(label, select)
     for table in tree.find_all(exp.Table):  # Athena's names are case-insensitive
         if table.db.lower() == database:
@@ -430,16 +448,20 @@ def raw_columns(
     """The columns a CREATE EXTERNAL TABLE declares (without EXTRA_COLUMN), each with its
     missing markers: `missing` maps a column (lower case) to them, "" to those of every
     column."""
-    tree = parse(label, ddl)
-    if not (isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema)):
-        raise TemplateError(f"{label}: must be a CREATE EXTERNAL TABLE")
+    from elt_cli.memo import remembered
+
+    def declared() -> list[tuple[str, str]]:
+        tree = parse(label, ddl)
+        if not (isinstance(tree, exp.Create) and isinstance(tree.this, exp.Schema)):
+            raise TemplateError(f"{label}: must be a CREATE EXTERNAL TABLE")
+        return [
+            (c.name, c.args["kind"].sql("hive") if c.args.get("kind") else "STRING")
+            for c in tree.this.expressions
+            if c.name.lower() != EXTRA_COLUMN
+        ]
+
     missing = missing or {}
     return [
-        RawColumn(
-            c.name,
-            c.args["kind"].sql("hive") if c.args.get("kind") else "STRING",
-            missing.get(c.name.lower(), missing.get("", ())),
-        )
-        for c in tree.this.expressions
-        if c.name.lower() != EXTRA_COLUMN
+        RawColumn(name, kind, tuple(missing.get(name.lower(), missing.get("", ()))))
+        for name, kind in remembered("columns", (label, ddl), declared)
     ]

@@ -14,11 +14,19 @@ from support.data import AWKWARD_MOVIES, AWKWARD_RATINGS, make_lake
 from elt_cli.cli import cli
 
 
+@pytest.fixture(scope="session")
+def memo_folder(tmp_path_factory) -> Path:
+    """elt's memo of parsed SQL (memo.py), shared by the tests of a worker as by a user's
+    commands, never the user's own."""
+    return tmp_path_factory.mktemp("elt-cache")
+
+
 @pytest.fixture(autouse=True)
-def isolation(tmp_path, monkeypatch):
+def isolation(tmp_path, monkeypatch, memo_folder):
     for name in list(os.environ):
         if name.startswith(("ELT_", "AWS_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("ELT_CACHE_DIR", str(memo_folder))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.chdir(tmp_path)

@@ -114,3 +114,58 @@ def test_a_job_that_passed_its_checks_is_not_checked_again_until_a_file_changes(
     assert elt("--queries", job, "--lake", lake, "--database", "other", "run", "--genre",
                "Sci-Fi").exit_code == 0  # fmt: skip
     assert len(calls) == 3
+
+
+# -- the memo of parsed SQL (memo.py) ---------------------------------------------------------
+
+
+def test_an_unchanged_job_is_not_parsed_or_checked_again(elt, tmp_path, monkeypatch):
+    """What elt worked out from a job's SQL is kept by digest of every input: a second
+    command parses nothing (sqlglot is most of the start-up), a second `elt check` checks
+    nothing, and an edited file is parsed and checked again, so an error in it is found."""
+    import elt_cli.check
+    from elt_cli import job as job_module
+
+    job = tmp_path / "job"
+    shutil.copytree(packaged_queries(), job)
+    monkeypatch.setenv("ELT_CACHE_DIR", str(tmp_path / "memo"))
+    monkeypatch.setattr("elt_cli.memo._entries", None)
+    first = elt("--queries", job, "check")
+    assert first.exit_code == 0, first.output
+
+    def must_not_run(*args):
+        raise AssertionError("parsed or checked again")
+
+    monkeypatch.setattr(job_module, "_tables_read", must_not_run)
+    monkeypatch.setattr(elt_cli.check, "check_job", must_not_run)
+    again = elt("--queries", job, "check")
+    assert again.exit_code == 0, again.output
+    assert again.output == first.output
+    monkeypatch.undo()
+    monkeypatch.setenv("ELT_CACHE_DIR", str(tmp_path / "memo"))
+    subset = job / "subset.sql"
+    text = subset.read_text()
+    assert "FROM ${database}.movie_ratings" in text
+    subset.write_text(
+        text.replace("FROM ${database}.movie_ratings", "FROM ${database}.movie_ratingz")
+    )
+    edited = elt("--queries", job, "check")
+    assert edited.exit_code == 2
+    assert "movie_ratingz" in edited.output
+
+
+def test_a_memo_folder_elt_may_not_write_only_means_nothing_is_kept(tmp_path):
+    """ELT_CACHE_DIR naming a file: every command works as without a memo."""
+    import subprocess
+    import sys
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    env = {**__import__("os").environ, "ELT_CACHE_DIR": str(blocked / "elt")}
+    for args in (["check"], ["--lake", str(lake), "run", "--genre", "Sci-Fi"]):
+        done = subprocess.run([sys.executable, "-m", "elt_cli", *args], env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+    assert (lake / FINAL).exists()
