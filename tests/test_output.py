@@ -417,3 +417,25 @@ def test_a_failed_step_is_never_ok_in_the_summary_and_the_rows_are_a_number(elt,
     assert line[:3] == ["check", "Sci-fy", "FAILED"]
     document = json.loads(elt("--lake", awkward_lake, "--json", "run", "--genre", "Comedy").stdout)
     assert document["total"]["rows"] == sum(o["rows"] for o in document["outputs"]) > 0
+
+
+def test_a_dry_run_summary_says_planned_for_every_unit_it_would_run(elt, awkward_lake):
+    """#21 item 3: what a dry run would do is PLANNED (never OK), the new genre's build has
+    its line, and nothing has a time."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    result = elt("--lake", awkward_lake, "--progress", "--dry-run", "run", "--genre", "Horror")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in summary_of(result)[2:] if not line.startswith(" ")]
+    rows = [r for r in rows if r[0] in ("build-subset", "export", "move")]
+    assert [r[:3] for r in rows] == [
+        ["build-subset", "movie_ratings", "SKIPPED"],
+        ["build-subset", "Horror", "PLANNED"],
+        ["export", "Horror", "PLANNED"],
+        ["move", "Horror", "PLANNED"],
+    ]
+    assert all(len(r) == 3 for r in rows[1:])  # no time, rows or details
+    document = json.loads(
+        elt("--lake", awkward_lake, "--json", "--dry-run", "run", "--genre", "Horror").stdout
+    )
+    assert {q["state"] for q in document["queries"]} == {"PLANNED"}
+    assert document["total"]["queries"] == 0  # none was sent

@@ -56,7 +56,7 @@ class QueryRecord:
 
     @property
     def sent(self) -> bool:
-        return self.state not in (QueryState.WAITING, QueryState.SKIPPED)
+        return self.state not in (QueryState.WAITING, QueryState.SKIPPED, QueryState.PLANNED)
 
     @property
     def failed(self) -> bool:
@@ -265,14 +265,16 @@ class Reporter:
                     output = files.pop(subject, None)
                     out.append(self._group_line(step.step, step.detail, subject, group, output))
             for subject, output in files.items():
-                out.append(Line(step.step, subject, "OK", None, output.rows, ""))
+                done = "PLANNED" if self.dry_run else "OK"
+                out.append(Line(step.step, subject, done, None, output.rows, ""))
             if not queries and not skips and not [o for o in self.outputs if o.step == step.step]:
                 status = {
                     StepStatus.SUCCEEDED: "OK",
                     StepStatus.FAILED: "FAILED",
                     StepStatus.PLANNED: "PLANNED",
                 }.get(step.status, "RUNNING")
-                out.append(Line(step.step, step.detail, status, step.seconds, None, step.outcome))
+                seconds = None if self.dry_run else step.seconds
+                out.append(Line(step.step, step.detail, status, seconds, None, step.outcome))
             elif step.outcome and out and out[-1].step == step.step and not out[-1].details:
                 out[-1] = dataclasses.replace(out[-1], details=step.outcome)
             mine = [i for i, line in enumerate(out) if line.step == step.step]
@@ -341,6 +343,8 @@ class Reporter:
             rows = output.rows if output.rows is not None else rows
         if states == [QueryState.SKIPPED]:
             return Line(step, subject, "SKIPPED", None, None, group[0].reason)
+        if state == QueryState.PLANNED:
+            return Line(step, subject or detail, "PLANNED", None, rows, "")
         return Line(step, subject or detail, STATUS.get(state, state), seconds, rows, "")
 
     def totals(self) -> dict:
