@@ -697,3 +697,16 @@ def test_the_result_location_elt_sends_carries_the_workgroups_encryption(elt, aw
     (sent,) = {json.dumps(p["ResultConfiguration"], sort_keys=True)
                for p in aws.sent("StartQueryExecution")}  # fmt: skip
     assert json.loads(sent) == {"OutputLocation": "s3://lake/athena-results/", **writes}
+
+
+def test_a_dry_run_refuses_a_mistyped_genre_from_the_last_listing_with_no_query(
+    elt, s3_lake, athena_results
+):
+    """#21 item 1 on Athena: the answer comes from what the run listed, not from a query."""
+    aws = athena_results
+    assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    sent = len(aws.queries())
+    result = elt("--lake", s3_lake, "--dry-run", "run", "--genre", "Sci-fy")
+    assert result.exit_code == 2
+    assert last_line(result) == "Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?"
+    assert len(aws.queries()) == sent

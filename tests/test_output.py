@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-from support import FINAL
+from support import FINAL, last_line
 from support.data import snapshot
 from support.processes import elt_in_terminal, elt_process
 
@@ -439,3 +439,21 @@ def test_a_dry_run_summary_says_planned_for_every_unit_it_would_run(elt, awkward
     )
     assert {q["state"] for q in document["queries"]} == {"PLANNED"}
     assert document["total"]["queries"] == 0  # none was sent
+
+
+def test_a_dry_run_refuses_a_mistyped_value_as_the_run_would(elt, awkward_lake):
+    """#21 item 1: with the listing built and current, the dry run knows the answer the run
+    gives, and gives it (exit 2) without changing anything."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    before = snapshot(awkward_lake)
+    planned = elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-fy")
+    assert snapshot(awkward_lake) == before
+    ran = elt("--lake", awkward_lake, "run", "--genre", "Sci-fy")
+    assert (planned.exit_code, ran.exit_code) == (2, 2)
+    assert last_line(planned) == last_line(ran) == (
+        "Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?"
+    )
+    assert elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Comedy").exit_code == 0
+    with (awkward_lake / "movielens/ratings/ratings-1.csv").open("a") as f:
+        f.write("9,9,4.0,1\n")  # new data: the films are built again, the answer is not known
+    assert elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-fy").exit_code == 0
