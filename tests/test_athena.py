@@ -710,3 +710,42 @@ def test_a_dry_run_refuses_a_mistyped_genre_from_the_last_listing_with_no_query(
     assert result.exit_code == 2
     assert last_line(result) == "Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?"
     assert len(aws.queries()) == sent
+
+
+@pytest.mark.slow
+def test_ctrl_c_shows_the_stopped_query_interrupted_and_says_how_to_resume(aws, s3_lake, tmp_path):
+    """#21 item 4: the query Athena was running when Ctrl-C came is INTERRUPTED in the
+    summary and --json (never RUNNING, never a failure), and the error says what to do."""
+    aws.query_time(60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", s3_lake, "--progress", "--json", "run",
+         "--genre", "Sci-Fi"],
+        env={**os.environ, "COLUMNS": "80"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not aws.athena.list_query_executions()["QueryExecutionIds"]:
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    time.sleep(0.5)  # it is polling now
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    lines = [line for line in stderr.splitlines() if line]
+    assert lines[-1] == (
+        "Error: interrupted; run it again with --resume to pick up where it stopped"
+    )
+    (row,) = [line.split() for line in lines if line.startswith("ensure-db")]
+    assert row[:3] == ["ensure-db", "movielens_elt", "INTERRUPTED"]
+    at = next(i for i, line in enumerate(lines) if line.startswith("Interrupted"))
+    closing = " ".join(" ".join(lines[at:-1]).split())  # folded at 80 columns
+    assert re.fullmatch(
+        r"Interrupted after [0-9.]+ s: 1 query, 0 failed, 1 interrupted, 0 B scanned, "
+        r"est\. \$0\.0000",
+        closing,
+    ), stderr
+    document = json.loads(stdout)
+    assert document["status"] == "interrupted"
+    assert [(s["step"], s["status"]) for s in document["steps"]] == [("ensure-db", "interrupted")]
+    assert [q["state"] for q in document["queries"]] == ["INTERRUPTED"]
+    assert document["total"]["failed"] == 0

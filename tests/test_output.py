@@ -450,10 +450,32 @@ def test_a_dry_run_refuses_a_mistyped_value_as_the_run_would(elt, awkward_lake):
     assert snapshot(awkward_lake) == before
     ran = elt("--lake", awkward_lake, "run", "--genre", "Sci-fy")
     assert (planned.exit_code, ran.exit_code) == (2, 2)
-    assert last_line(planned) == last_line(ran) == (
-        "Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?"
+    assert (
+        last_line(planned)
+        == last_line(ran)
+        == ("Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?")
     )
     assert elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Comedy").exit_code == 0
     with (awkward_lake / "movielens/ratings/ratings-1.csv").open("a") as f:
         f.write("9,9,4.0,1\n")  # new data: the films are built again, the answer is not known
     assert elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-fy").exit_code == 0
+
+
+def test_a_query_in_flight_when_a_signal_came_is_interrupted_in_the_record():
+    """#21 item 4: a signal may land between a query's start and its result being recorded;
+    the record then ends it INTERRUPTED (never RUNNING), and no failure."""
+    from elt_cli.report import Reporter
+    from elt_cli.statements import Statement
+
+    record = Reporter()
+    record.step_started("build-subset", "movie_ratings")
+    record.query_started(Statement("movie_ratings", "SELECT 1", "movie_ratings"))
+    record.finish("interrupted", interrupted=True)
+    document = record.document("run", 130, "interrupted")
+    assert [q["state"] for q in document["queries"]] == ["INTERRUPTED"]
+    assert document["steps"][0]["status"] == "interrupted"
+    assert [(line.status, line.seconds is not None) for line in record.lines()] == [
+        ("INTERRUPTED", True)
+    ]
+    assert record.closing_line("interrupted").startswith("Interrupted after ")
+    assert record.closing_line("interrupted").endswith(": 1 query, 0 failed, 1 interrupted")

@@ -13,6 +13,7 @@ import click
 
 from elt_cli.api import Elt, Result
 from elt_cli.config import Settings
+from elt_cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 from elt_cli.job import JobSpec
 from elt_cli.report import PlainReporter, Reporter, RichReporter
 
@@ -72,7 +73,7 @@ class App:
         from elt_cli.cli.ending import outcome
 
         code, message = outcome(error, hint=False)
-        self.reporter.finish(message)
+        self.reporter.finish(message, interrupted=code in (EXIT_INTERRUPTED, EXIT_TERMINATED))
         if not self.json:
             from rich.console import Console
 

@@ -30,6 +30,8 @@ def outcome(exc: BaseException | None, hint: bool = True) -> tuple[int, str | No
     traceback of an unexpected error."""
     if exc is None:
         return EXIT_OK, None
+    if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__cause__, KeyboardInterrupt):
+        exc = exc.__cause__  # click's main wraps Ctrl-C, and its message, in an Abort
     if isinstance(exc, click.exceptions.Exit):
         return exc.exit_code, None
     if isinstance(exc, click.ClickException):
@@ -39,10 +41,11 @@ def outcome(exc: BaseException | None, hint: bool = True) -> tuple[int, str | No
         return exc.exit_code, exc.format_message() + more
     if isinstance(exc, EltError):
         return exc.exit_code, str(exc)
+    more = f"; {exc}" if str(exc) else ""  # what to do next, where api.Elt says it
     if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
-        return EXIT_INTERRUPTED, "interrupted"
+        return EXIT_INTERRUPTED, "interrupted" + more
     if isinstance(exc, Terminated):
-        return EXIT_TERMINATED, "terminated"
+        return EXIT_TERMINATED, "terminated" + more
     more = " (run with --debug for the traceback)" if hint else ""
     return EXIT_FAILED, f"unexpected {type(exc).__name__}: {exc}{more}"
 

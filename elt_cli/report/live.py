@@ -49,6 +49,7 @@ class RichReporter(Reporter):
                 StepStatus.PLANNED: "[cyan]·[/]",
                 StepStatus.SKIPPED: "[yellow]–[/]",
                 StepStatus.FAILED: "[red]✗[/]",
+                StepStatus.INTERRUPTED: "[red]✗[/]",
             }
             mark = marks[step.status] if done else Spinner("dots", style="cyan")
             table.add_row(
@@ -82,8 +83,8 @@ class RichReporter(Reporter):
             else:
                 self.out.print(f"[dim]-- would {text}[/]", soft_wrap=True)
 
-    def finish(self, error: str | None = None) -> None:
-        super().finish(error)
+    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+        super().finish(error, interrupted)
         self.live.stop()
         if not self.steps:
             return

@@ -102,7 +102,7 @@ class PlainReporter(Reporter):
                 flush=True,
             )
 
-    def finish(self, error: str | None = None) -> None:
-        super().finish(error)
+    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+        super().finish(error, interrupted)
         if self.steps:
             self._line(self.closing_line(error))

@@ -60,8 +60,9 @@ class QueryRecord:
 
     @property
     def failed(self) -> bool:
-        """Failed for good: a failed attempt that was resubmitted is not a failure."""
-        return self.state in FAILURES and not self.retried
+        """Failed for good: a failed attempt that was resubmitted is not a failure, nor one
+        stopped by Ctrl-C or SIGTERM."""
+        return self.state in FAILURES - {QueryState.INTERRUPTED} and not self.retried
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Reporter:
     predicted_bytes: int | None = None  # Athena: what the command was predicted to scan
     result: object = None  # what the command gives, for --json
     started: float = field(default_factory=time.monotonic)
+    interrupted: bool = False  # the command was stopped by Ctrl-C or SIGTERM
 
     @property
     def current_step(self) -> str:
@@ -222,16 +224,23 @@ class Reporter:
         ("duckdb", with --debug) or a storage action it would run."""
         self.plan.append({"step": self.current_step, "kind": kind, "text": text})
 
-    def finish(self, error: str | None = None) -> None:
-        """The command is over, whatever its outcome."""
+    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+        """The command is over, whatever its outcome; `interrupted`: by Ctrl-C or SIGTERM."""
+        self.interrupted = interrupted
+        now = time.monotonic()
         for record in [q for q in self.queries if q.state == QueryState.WAITING]:
             self.queries.remove(record)  # never sent: the run stopped first
             record.state, record.reason = QueryState.SKIPPED, "not started: the run stopped first"
             self.skips.append(record)
+        for record in [q for q in self.queries if q.result is None] if interrupted else []:
+            # still in flight: the engine stopped it on the way out (a signal may also land
+            # between a query's start and its result being recorded)
+            stopped = QueryResult(record.template, record.subject, QueryState.INTERRUPTED)
+            self.query_finished(record, dataclasses.replace(stopped, seconds=now - record.started))
         for step in self.steps:
             if step.status == StepStatus.RUNNING:
-                step.status = StepStatus.FAILED
-                step.seconds = time.monotonic() - step.started
+                step.status = StepStatus.INTERRUPTED if interrupted else StepStatus.FAILED
+                step.seconds = now - step.started
 
     # -- summaries --------------------------------------------------------------------------------
 
@@ -271,6 +280,7 @@ class Reporter:
                 status = {
                     StepStatus.SUCCEEDED: "OK",
                     StepStatus.FAILED: "FAILED",
+                    StepStatus.INTERRUPTED: "INTERRUPTED",
                     StepStatus.PLANNED: "PLANNED",
                 }.get(step.status, "RUNNING")
                 seconds = None if self.dry_run else step.seconds
@@ -279,13 +289,13 @@ class Reporter:
                 out[-1] = dataclasses.replace(out[-1], details=step.outcome)
             mine = [i for i, line in enumerate(out) if line.step == step.step]
             if (
-                step.status == StepStatus.FAILED
+                step.status in (StepStatus.FAILED, StepStatus.INTERRUPTED)
                 and mine
                 and all(out[i].status in ("OK", "SKIPPED") for i in mine)
             ):
-                # its queries went well, and then the step failed (a value not in the data):
-                # its last line says so, never OK
-                out[mine[-1]] = dataclasses.replace(out[mine[-1]], status="FAILED")
+                # its queries went well, and then the step failed (a value not in the data)
+                # or was stopped: its last line says so, never OK
+                out[mine[-1]] = dataclasses.replace(out[mine[-1]], status=step.status.upper())
             out += self._check_lines(step.step)
         return out
 
@@ -376,9 +386,10 @@ class Reporter:
             parts.append(f"{len(planned)} planned statements and actions; nothing was changed")
         else:
             retried = f" ({t['retried']} resubmitted)" if t["retried"] else ""
+            stopped = sum(q.state == QueryState.INTERRUPTED for q in self.queries)
             parts.append(
                 f"{t['queries']} quer{'ies' if t['queries'] != 1 else 'y'}{retried}, "
-                f"{t['failed']} failed"
+                f"{t['failed']} failed" + (f", {stopped} interrupted" if stopped else "")
             )
             checked = [f for _, f in self.findings]
             if checked:
@@ -397,7 +408,15 @@ class Reporter:
             parts.append(
                 f"{human_bytes(t['bytes_scanned'])} scanned{predicted}, est. ${t['cost_usd']:.4f}"
             )
-        head = "Dry run" if self.dry_run else "Failed after" if error else "Done in"
+        head = (
+            "Dry run"
+            if self.dry_run
+            else "Interrupted after"
+            if self.interrupted
+            else "Failed after"
+            if error
+            else "Done in"
+        )
         if not self.dry_run:
             head += f" {t['seconds']:.1f} s"
         return f"{head}: {', '.join(parts)}"
@@ -407,7 +426,9 @@ class Reporter:
         return {
             "schema_version": SCHEMA_VERSION,
             "command": command,
-            "status": "succeeded" if exit_code == 0 else "failed",
+            "status": (
+                "succeeded" if exit_code == 0 else "interrupted" if self.interrupted else "failed"
+            ),
             "exit_code": exit_code,
             "error": error,
             "dry_run": self.dry_run,
