@@ -749,3 +749,27 @@ def test_ctrl_c_shows_the_stopped_query_interrupted_and_says_how_to_resume(aws, 
     assert [(s["step"], s["status"]) for s in document["steps"]] == [("ensure-db", "interrupted")]
     assert [q["state"] for q in document["queries"]] == ["INTERRUPTED"]
     assert document["total"]["failed"] == 0
+
+
+def test_the_summary_names_what_each_athena_query_did_with_its_scan_and_cost(
+    elt, s3_lake, athena_results
+):
+    """#21 item 5: per query, at 80 columns: what it did (a raw table's drop, then its
+    create), its id, the data it scanned and its cost, as the README promises."""
+    aws = athena_results
+    aws.stats = {"CREATE TABLE movielens_elt.sci_fi__": (2_500_000_000, "DML")}
+    result = elt("--lake", s3_lake, "--progress", "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    ids = {e["QueryExecutionId"][:8]: e["Query"] for e in aws.executions()}
+    rows = [line.split() for line in lines if line.startswith("create-tables")]
+    assert [(r[1], r[4]) for r in rows] == [
+        ("movies", "drop"), ("ratings", "drop"), ("movies", "create"), ("ratings", "create"),
+    ]  # fmt: skip
+    for r in rows:
+        assert ids[r[5]].startswith("DROP TABLE" if r[4] == "drop" else "CREATE EXTERNAL TABLE")
+        assert r[6:] == ["0", "B", "$0.0000"]  # DDL: free
+    (build,) = [i for i, line in enumerate(lines) if " subset " in line]
+    folded = " ".join(" ".join(lines[build : build + 2]).split())
+    assert re.search(r"build-subset Sci-Fi OK \d\.\ds subset \w{8} 2\.5 GB \$0\.0125", folded)

@@ -104,7 +104,7 @@ class RichReporter(Reporter):
         from rich import box
         from rich.table import Table
 
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, pad_edge=False)
         table.add_column("step", no_wrap=True)
         table.add_column("for", no_wrap=True, overflow="ellipsis", max_width=18)
         table.add_column("status", no_wrap=True)

@@ -5,6 +5,7 @@ this base one records them and shows nothing. The displays (plain.py, live.py) s
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -320,8 +321,8 @@ class Reporter:
         r = q.result
         details = ""
         if q.query_id:
-            details = q.query_id[:8]  # the whole id is in the log and --json
-            if r and r.statement_type != "DDL":
+            details = f"{_label(q)} {q.query_id[:8]}"  # the whole id is in the log and --json
+            if r:
                 details += f" {human_bytes(r.bytes_scanned)} ${r.cost_usd:.4f}"
             if r and r.queued_seconds >= 1:
                 details += f" queued {r.queued_seconds:.0f}s"
@@ -330,7 +331,7 @@ class Reporter:
         rows = r.row_count if r else None
         return Line(
             step.step,
-            q.subject or step.detail,
+            q.subject,  # none: the step's as a whole (list_genres)
             "RETRIED" if q.retried else STATUS.get(q.state, q.state),
             r.seconds if r else None,
             rows,
@@ -499,6 +500,13 @@ def _row_text(row: tuple) -> str:
 def _subject(record: QueryRecord) -> str:
     """What a query is for, where its template does not say it already."""
     return "" if record.subject == record.template else record.subject
+
+
+def _label(record: QueryRecord) -> str:
+    """What a query did, beside what it was for (its subject): `drop` and `create` for elt's
+    own DDL (`create_movies_table`), else its template (the model a CTAS builds, `audit`)."""
+    own = re.fullmatch(r"(create)_(?:database|\w+_table)|(drop)_(?:table|old)", record.template)
+    return (own.group(1) or own.group(2)) if own else record.template
 
 
 def _query_text(record: QueryRecord) -> str:
