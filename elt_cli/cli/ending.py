@@ -8,11 +8,12 @@ import os
 import re
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
-from elt_cli import signals
+from elt_cli import jobhelp, signals
 from elt_cli.config import DEFAULT_CONFIG
 from elt_cli.errors import (
     EXIT_FAILED,
@@ -56,6 +57,28 @@ class EltGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in step order, as they are defined
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:  # after --queries (eager), so the help is that job's
+            option.is_eager = False
+        return option
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.use_job(ctx.params.get("queries"))
+        super().format_help(ctx, formatter)
+
+    def use_job(self, folder: Path | None) -> None:
+        """elt's help and each command's in the words of the job in `folder` (jobhelp.py);
+        `genres` only for a job with a genre parameter."""
+        from elt_cli.templates import packaged_queries
+
+        folder = folder or packaged_queries()
+        templates = self.__dict__.setdefault("help_templates", {})
+        for name, command in [("", self), *self.commands.items()]:
+            command.help = jobhelp.render(templates.setdefault(name, command.help or ""), folder)
+        parameters = jobhelp.fields(folder)["parameters"].split(", ")
+        self.commands["genres"].hidden = "genre" not in parameters
 
     def invoke(self, ctx: click.Context) -> Any:
         error: BaseException | None = None
