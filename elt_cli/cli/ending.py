@@ -55,6 +55,10 @@ class EltGroup(click.Group):
     """Turns every ending into one line on stderr and the exit code of the contract; the
     command's output (cli/app.py) is flushed on every way out."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_templates: dict[str, str] = {}  # each command's docstring, as written
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in step order, as they are defined
 
@@ -74,9 +78,9 @@ class EltGroup(click.Group):
         from elt_cli.templates import packaged_queries
 
         folder = folder or packaged_queries()
-        templates = self.__dict__.setdefault("help_templates", {})
         for name, command in [("", self), *self.commands.items()]:
-            command.help = jobhelp.render(templates.setdefault(name, command.help or ""), folder)
+            template = self.help_templates.setdefault(name, command.help or "")
+            command.help = jobhelp.render(template, folder)
         parameters = jobhelp.fields(folder)["parameters"].split(", ")
         self.commands["genres"].hidden = "genre" not in parameters
 
