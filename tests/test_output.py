@@ -479,3 +479,29 @@ def test_a_query_in_flight_when_a_signal_came_is_interrupted_in_the_record():
     ]
     assert record.closing_line("interrupted").startswith("Interrupted after ")
     assert record.closing_line("interrupted").endswith(": 1 query, 0 failed, 1 interrupted")
+
+
+def test_at_a_terminal_an_error_wraps_between_words_keeping_a_command_whole(elt, awkward_lake):
+    """#21 item 9: 81 characters, which the terminal would break inside `elt create-tables`."""
+    assert elt("--lake", awkward_lake, "ensure-db").exit_code == 0
+    message = "Error: build-subset failed: the raw tables are not there: run `elt create-tables`"
+    piped = elt("--lake", awkward_lake, "build-subset", "--genre", "Sci-Fi")
+    assert last_line(piped) == message  # one line in a pipe or a log
+    code, text = elt_in_terminal(
+        "--lake", awkward_lake, "build-subset", "--genre", "Sci-Fi", cwd=awkward_lake.parent
+    )
+    assert code == 1
+    lines = text.rstrip("\n").splitlines()
+    assert lines[-2:] == [
+        "Error: build-subset failed: the raw tables are not there: run",
+        "`elt create-tables`",
+    ]
+
+
+def test_the_live_view_cuts_no_outcome_short_at_80_columns(awkward_lake):
+    """#21 item 9: a long list of genres takes two lines; `was missing: created` stays whole."""
+    code, text = elt_in_terminal("--lake", awkward_lake, "run", *THREE, cwd=awkward_lake.parent)
+    assert code == 0, text
+    live = [line for line in text.splitlines() if line.startswith("✓   ensure-db")]
+    assert live and all(line.rstrip().endswith("0.0s  was missing: created") for line in live)
+    assert "…" not in text.split("step ", 1)[0]

@@ -48,14 +48,10 @@ class App:
             self.lines += lines
         elif isinstance(result.value, str):
             self.lines.append(result.value)
-        for note in result.notes:
-            text = f"Note: {note}"
-            if sys.stderr.isatty():  # wrapped between words, as the terminal would not
-                import shutil
-                import textwrap
+        from elt_cli.cli.ending import for_terminal
 
-                text = textwrap.fill(text, shutil.get_terminal_size().columns - 1)
-            click.echo(text, err=True)
+        for note in result.notes:
+            click.echo(for_terminal(f"Note: {note}"), err=True)
 
     def table(self, headers: list[str], rows: list[tuple]) -> None:
         """A result table: aligned at a terminal, tab-separated lines for a pipe."""

@@ -109,21 +109,38 @@ class EltGroup(click.Group):
             code = exc.exit_code
         except click.NoSuchOption as exc:
             code, message = outcome(_global_option_misplaced(self, exc, argv) or exc)
-            click.echo(f"Error: {message}", err=True)
+            click.echo(for_terminal(f"Error: {message}"), err=True)
         except click.BadParameter as exc:
             code, message = outcome(_bad_value(exc) or exc)
-            click.echo(f"Error: {message}", err=True)
+            click.echo(for_terminal(f"Error: {message}"), err=True)
         except Exception as exc:
             if debug and not isinstance(exc, click.ClickException):
                 _traceback()
             code, message = outcome(exc, hint=not debug)
-            click.echo(f"Error: {message}", err=True)
+            click.echo(for_terminal(f"Error: {message}"), err=True)
         except (KeyboardInterrupt, Terminated) as exc:
             code, message = outcome(exc)
-            click.echo(f"Error: {message}", err=True)
+            click.echo(for_terminal(f"Error: {message}"), err=True)
         finally:
             restore_signals()
         sys.exit(code)
+
+
+def for_terminal(text: str) -> str:
+    """A message for stderr: at a terminal, wrapped between words to its width, a backquoted
+    command kept whole (the terminal would break anywhere); elsewhere one line, for logs."""
+    if not sys.stderr.isatty():
+        return text
+    import shutil
+
+    width = shutil.get_terminal_size().columns - 1
+    lines = [""]
+    for word in re.findall(r"\S*`[^`]*`\S*|\S+", text):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".lstrip()
+    return "\n".join(lines)
 
 
 def _global_option_misplaced(

@@ -38,7 +38,9 @@ class RichReporter(Reporter):
         now = time.monotonic()
         table = Table.grid(padding=(0, 2))
         table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ellipsis")
+        # the only column that wraps (between words), so rich narrows it first: a long list
+        # of genres takes two lines, and no outcome is cut short
+        table.add_column(overflow="fold")
         table.add_column(no_wrap=True, justify="right")
         table.add_column(no_wrap=True, overflow="ellipsis")
         for step in self.steps:
