@@ -502,6 +502,28 @@ def test_the_live_view_cuts_no_outcome_short_at_80_columns(awkward_lake):
     """#21 item 9: a long list of genres takes two lines; `was missing: created` stays whole."""
     code, text = elt_in_terminal("--lake", awkward_lake, "run", *THREE, cwd=awkward_lake.parent)
     assert code == 0, text
-    live = [line for line in text.splitlines() if line.startswith("✓   ensure-db")]
-    assert live and all(line.rstrip().endswith("0.0s  was missing: created") for line in live)
-    assert "…" not in text.split("step ", 1)[0]
+    live = text.split("\nstep ", 1)[0]  # the frames of the live view, before the summary
+    assert re.search(r"✓   ensure-db movielens_elt +\d\.\ds  was missing: created", live), live
+    assert "…" not in live
+
+
+def test_the_sample_data_summary_has_each_file_with_its_rows_and_time(elt, tmp_path):
+    """#21 item 10: `for`, `time` and `rows` filled, a line per file."""
+    result = elt("--lake", tmp_path / "lake", "--progress", "sample-data", "--ratings", "5000")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in summary_of(result) if line.startswith("sample-data")]
+    assert [(r[1], r[2], r[4]) for r in rows] == [
+        ("movies", "OK", "9,742"),
+        ("ratings", "OK", "5,000"),
+    ]
+    assert all(re.fullmatch(r"\d+\.\ds", r[3]) for r in rows)
+
+
+def test_a_listing_draws_no_step_table(elt, awkward_lake):
+    """#21 item 10: `elt genres` answers with its table of genres, not a table of steps."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    result = elt("--lake", awkward_lake, "--progress", "genres")
+    assert result.exit_code == 0, result.output
+    assert "step " not in result.stderr and "genres " not in result.stderr
+    assert re.fullmatch(r"Done in \d+\.\d s: 1 query, 0 failed\n", result.stderr)
+    assert "Sci-Fi\t9\n" in result.stdout

@@ -87,12 +87,23 @@ class App:
             click.echo(json.dumps(document, indent=2 if sys.stdout.isatty() else None))
 
 
-def make_reporter(progress: bool | None, as_json: bool, dry_run: bool, root: str) -> Reporter:
-    """Rich at a terminal, plain timestamped lines otherwise (cron, Airflow, pipes)."""
-    if progress is None:
+def make_reporter(
+    command: str | None, progress: bool | None, as_json: bool, dry_run: bool, root: str
+) -> Reporter:
+    """Rich at a terminal, plain timestamped lines otherwise (cron, Airflow, pipes); none at
+    all for a command that shows only its answer, and no step table for a listing's."""
+    if command in (None, "config", "check", "test"):
+        progress = False
+    elif progress is None:
         progress = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-    kind = RichReporter if progress else PlainReporter
-    return kind(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
+    if not progress:
+        return PlainReporter(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
+    return RichReporter(
+        dry_run=dry_run,
+        root=root,
+        show_plan=dry_run and not as_json,
+        show_steps=command not in ("values", "genres"),
+    )
 
 
 def case_lines(outcomes: list[dict]) -> list[str]:

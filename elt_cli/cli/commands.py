@@ -47,8 +47,9 @@ def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **va
         raise  # the job is wrong, not the command line
     except BadInput as exc:
         raise click.UsageError(str(exc), ctx) from exc
-    quiet = ctx.invoked_subcommand in (None, "config", "check", "test")
-    elt.reporter = make_reporter(False if quiet else progress, as_json, dry_run, elt.settings.lake)
+    elt.reporter = make_reporter(
+        ctx.invoked_subcommand, progress, as_json, dry_run, elt.settings.lake
+    )
     ctx.obj = App(elt, as_json)
 
 

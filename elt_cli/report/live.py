@@ -14,6 +14,7 @@ class RichReporter(Reporter):
     """A live display at a terminal (stderr), then the summary table and the closing line."""
 
     show_plan: bool = True
+    show_steps: bool = True  # the summary table; a listing's answer is its own table
 
     def __post_init__(self):
         from rich.console import Console
@@ -90,7 +91,8 @@ class RichReporter(Reporter):
         self.live.stop()
         if not self.steps:
             return
-        self.console.print(self.summary())
+        if self.show_steps:
+            self.console.print(self.summary())
         if self.outputs:
             where = " in the lake" if self.root else ""
             self.console.print(f"{'Would write' if self.dry_run else 'Files'}{where}:")

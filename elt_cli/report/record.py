@@ -72,6 +72,7 @@ class Output:
     subject: str
     uri: str
     rows: int | None = None
+    seconds: float | None = None  # writing it, where no query did (sample-data)
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,11 @@ class Reporter:
         record.state, record.result = result.state, result
         record.reason = reason or record.reason
 
-    def output(self, uri: str, rows: int | None = None, subject: str = "") -> None:
+    def output(
+        self, uri: str, rows: int | None = None, subject: str = "", seconds: float | None = None
+    ) -> None:
         """A file written (or, in a dry run, that would be)."""
-        self.outputs.append(Output(self.current_step, subject, uri, rows))
+        self.outputs.append(Output(self.current_step, subject, uri, rows, seconds))
 
     def moved(self, src: str, dst: str, subject: str = "") -> None:
         """The file at `src` now lives at `dst` (it was written earlier in this command, or
@@ -263,7 +266,7 @@ class Reporter:
                 continue
             queries = [q for q in self.queries if q.step == step.step]
             skips = [q for q in self.skips if q.step == step.step]
-            files = {o.subject: o for o in self.outputs if o.step == step.step}
+            files = [o for o in self.outputs if o.step == step.step]
             units = sorted(queries + skips, key=lambda q: q.started)
             if self.athena:
                 out += [self._query_line(step, q) for q in units]
@@ -272,11 +275,12 @@ class Reporter:
                 subjects = list(dict.fromkeys(q.subject or q.template for q in units))
                 for subject in subjects:
                     group = [q for q in units if (q.subject or q.template) == subject]
-                    output = files.pop(subject, None)
+                    output = next((o for o in files if o.subject == subject), None)
+                    files = [o for o in files if o is not output]
                     out.append(self._group_line(step.step, step.detail, subject, group, output))
-            for subject, output in files.items():
+            for o in files:
                 done = "PLANNED" if self.dry_run else "OK"
-                out.append(Line(step.step, subject, done, None, output.rows, ""))
+                out.append(Line(step.step, o.subject, done, o.seconds, o.rows, ""))
             if not queries and not skips and not [o for o in self.outputs if o.step == step.step]:
                 status = {
                     StepStatus.SUCCEEDED: "OK",
