@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from elt_cli.api import Elt, Result
+from elt_cli.cli.ending import for_terminal, outcome
 from elt_cli.config import Settings
 from elt_cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 from elt_cli.job import JobSpec
@@ -48,8 +49,6 @@ class App:
             self.lines += lines
         elif isinstance(result.value, str):
             self.lines.append(result.value)
-        from elt_cli.cli.ending import for_terminal
-
         for note in result.notes:
             click.echo(for_terminal(f"Note: {note}"), err=True)
 
@@ -66,8 +65,6 @@ class App:
             self.lines += ["\t".join(map(str, row)) for row in rows]
 
     def flush(self, command: str | None, error: BaseException | None) -> None:
-        from elt_cli.cli.ending import outcome
-
         code, message = outcome(error, hint=False)
         self.reporter.finish(message, interrupted=code in (EXIT_INTERRUPTED, EXIT_TERMINATED))
         if not self.json:

@@ -42,11 +42,13 @@ def outcome(exc: BaseException | None, hint: bool = True) -> tuple[int, str | No
         return exc.exit_code, exc.format_message() + more
     if isinstance(exc, EltError):
         return exc.exit_code, str(exc)
-    more = f"; {exc}" if str(exc) else ""  # what to do next, where api.Elt says it
-    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
-        return EXIT_INTERRUPTED, "interrupted" + more
-    if isinstance(exc, Terminated):
-        return EXIT_TERMINATED, "terminated" + more
+    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort, Terminated)):
+        code, word = (
+            (EXIT_TERMINATED, "terminated")
+            if isinstance(exc, Terminated)
+            else (EXIT_INTERRUPTED, "interrupted")
+        )
+        return code, word + (f"; {exc}" if str(exc) else "")  # what next, where api.Elt says it
     more = " (run with --debug for the traceback)" if hint else ""
     return EXIT_FAILED, f"unexpected {type(exc).__name__}: {exc}{more}"
 
@@ -109,21 +111,25 @@ class EltGroup(click.Group):
             code = exc.exit_code
         except click.NoSuchOption as exc:
             code, message = outcome(_global_option_misplaced(self, exc, argv) or exc)
-            click.echo(for_terminal(f"Error: {message}"), err=True)
+            _error(message)
         except click.BadParameter as exc:
             code, message = outcome(_bad_value(exc) or exc)
-            click.echo(for_terminal(f"Error: {message}"), err=True)
+            _error(message)
         except Exception as exc:
             if debug and not isinstance(exc, click.ClickException):
                 _traceback()
             code, message = outcome(exc, hint=not debug)
-            click.echo(for_terminal(f"Error: {message}"), err=True)
+            _error(message)
         except (KeyboardInterrupt, Terminated) as exc:
             code, message = outcome(exc)
-            click.echo(for_terminal(f"Error: {message}"), err=True)
+            _error(message)
         finally:
             restore_signals()
         sys.exit(code)
+
+
+def _error(message: str | None) -> None:
+    click.echo(for_terminal(f"Error: {message}"), err=True)
 
 
 def for_terminal(text: str) -> str:

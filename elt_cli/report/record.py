@@ -282,12 +282,7 @@ class Reporter:
                 done = "PLANNED" if self.dry_run else "OK"
                 out.append(Line(step.step, o.subject, done, o.seconds, o.rows, ""))
             if not queries and not skips and not [o for o in self.outputs if o.step == step.step]:
-                status = {
-                    StepStatus.SUCCEEDED: "OK",
-                    StepStatus.FAILED: "FAILED",
-                    StepStatus.INTERRUPTED: "INTERRUPTED",
-                    StepStatus.PLANNED: "PLANNED",
-                }.get(step.status, "RUNNING")
+                status = "OK" if step.status == StepStatus.SUCCEEDED else step.status.upper()
                 seconds = None if self.dry_run else step.seconds
                 out.append(Line(step.step, step.detail, status, seconds, None, step.outcome))
             elif step.outcome and out and out[-1].step == step.step and not out[-1].details:
