@@ -54,16 +54,19 @@ class QueryRecord:
     reason: str = ""  # why a skipped unit of work was skipped, or why a query failed
     attempt: int = 1  # 2 and more: Athena said the attempt before may succeed if resubmitted
     retried: bool = False  # this attempt failed and the next one was sent
+    refused: bool = False  # FAILED without being sent: the engine would not start it
 
     @property
     def sent(self) -> bool:
-        return self.state not in (QueryState.WAITING, QueryState.SKIPPED, QueryState.PLANNED)
+        unsent = (QueryState.WAITING, QueryState.SKIPPED, QueryState.PLANNED)
+        return self.state not in unsent and not self.refused
 
     @property
     def failed(self) -> bool:
-        """Failed for good: a failed attempt that was resubmitted is not a failure, nor one
-        stopped by Ctrl-C or SIGTERM."""
-        return self.state in FAILURES - {QueryState.INTERRUPTED} and not self.retried
+        """Failed for good, once sent: a failed attempt that was resubmitted is not a
+        failure, nor one stopped by Ctrl-C or SIGTERM."""
+        failed = self.state in FAILURES - {QueryState.INTERRUPTED}
+        return failed and self.sent and not self.retried
 
 
 @dataclass
@@ -179,6 +182,10 @@ class Reporter:
             f"{record.template}{subject}: query {record.query_id} FAILED with an error Athena "
             f"calls retryable ({reason}); resubmitted, attempt {record.attempt + 1} of {attempts}"
         )
+
+    def query_refused(self, record: QueryRecord) -> None:
+        """The query was not started: the engine refused it (the command's error says why)."""
+        record.state, record.reason, record.refused = QueryState.FAILED, "not started", True
 
     def query_state(self, query_id: str, state: str) -> bool:
         """A status check saw `state`; True when it changed."""
@@ -315,8 +322,8 @@ class Reporter:
         return lines
 
     def _query_line(self, step: StepRecord, q: QueryRecord) -> Line:
-        if q.state == QueryState.SKIPPED:
-            return Line(step.step, q.subject, "SKIPPED", None, None, q.reason)
+        if q.state == QueryState.SKIPPED or q.refused:
+            return Line(step.step, q.subject, STATUS.get(q.state, q.state), None, None, q.reason)
         r = q.result
         details = ""
         if q.query_id:
@@ -353,6 +360,9 @@ class Reporter:
             rows = output.rows if output.rows is not None else rows
         if states == [QueryState.SKIPPED]:
             return Line(step, subject, "SKIPPED", None, None, group[0].reason)
+        refused = next((q for q in group if q.refused), None)
+        if refused:
+            return Line(step, subject or detail, "FAILED", None, None, refused.reason)
         if state == QueryState.PLANNED:
             return Line(step, subject or detail, "PLANNED", None, rows, "")
         return Line(step, subject or detail, STATUS.get(state, state), seconds, rows, "")
