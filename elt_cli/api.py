@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from elt_cli.config import Settings, settings_for_job
-from elt_cli.errors import BadInput, TemplateError
+from elt_cli.errors import BadInput, TemplateError, Terminated
 from elt_cli.job import JobSpec, load_job
 from elt_cli.report import Reporter
 
@@ -130,16 +130,23 @@ class Elt:
         from elt_cli import budget, steps
 
         checked = self.parameter_values(values)
-        with self._job(
-            raw=True,
-            skip_bad_rows=skip_bad_rows,
-            journal=True,
-            resume=resume,
-            values=checked,
-            builds=True,
-        ) as job:
-            budget.enforce(job)
-            return self._result("run", steps.run(job))
+        try:
+            with self._job(
+                raw=True,
+                skip_bad_rows=skip_bad_rows,
+                journal=True,
+                resume=resume,
+                values=checked,
+                builds=True,
+            ) as job:
+                budget.enforce(job)
+                return self._result("run", steps.run(job))
+        except (KeyboardInterrupt, Terminated) as stopped:
+            if self.dry_run:
+                raise
+            # the run record has the steps it finished and the Athena queries it started
+            resume_hint = "run it again with --resume to pick up where it stopped"
+            raise type(stopped)(resume_hint) from stopped
 
     def values(self, parameter: str, *, skip_bad_rows: bool = False) -> Result:
         """The values of a parameter there are in the data, with a count each: the value is a

@@ -116,11 +116,11 @@ class DryRunEngine(Engine):
                 self.planned[statement.creates] = True
             elif statement.drops:
                 self.planned[statement.drops] = False
-            results.append(
-                QueryResult(
-                    statement.template, statement.subject, state=QueryState.PLANNED, rows=None
-                )
+            result = QueryResult(
+                statement.template, statement.subject, state=QueryState.PLANNED, rows=None
             )
+            self.reporter.query_finished(self.reporter.query_started(statement), result)
+            results.append(result)
         return results
 
     def export_csv(self, statement: Statement, dest: str) -> QueryResult:

@@ -76,3 +76,23 @@ class Builds:
     def record(self, table: str, table_digest: str) -> None:
         self.digests[table] = table_digest
         self.storage.write_text(self.uri, json.dumps(self.digests, indent=2, sort_keys=True))
+
+
+class Listings:
+    """The values each parameter's listing last gave, with a digest of what it read (its SQL
+    and the digests of the models it reads). Kept at `<lake>/_elt/<database>/values.json`, so
+    a dry run, which sends no query, answers a value check from the built tables as they are."""
+
+    def __init__(self, storage, uri: str):
+        self.storage, self.uri = storage, uri
+        self.found: dict[str, list] = json.loads(storage.read_text(uri) or "{}")
+
+    def get(self, parameter: str, listing_digest: str) -> list[tuple[str, int]] | None:
+        recorded, values = self.found.get(parameter, ("", []))
+        return [(v, n) for v, n in values] if recorded == listing_digest else None
+
+    def record(self, parameter: str, listing_digest: str, values: list[tuple[str, int]]) -> None:
+        entry = [listing_digest, [list(vn) for vn in values]]
+        if self.found.get(parameter) != entry:
+            self.found[parameter] = entry
+            self.storage.write_text(self.uri, json.dumps(self.found, indent=2, sort_keys=True))

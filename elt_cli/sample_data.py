@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,7 @@ class SampleSummary:
     ratings: int
     paths: tuple[Path, Path]  # (movies.csv, ratings.csv)
     seed: int
+    seconds: tuple[float, float] = (0.0, 0.0)  # making each
 
     @property
     def movies_path(self) -> Path:
@@ -205,13 +207,16 @@ def generate(
     dest, seed = Path(dest), int(seed)
     if ratings < 0 or movies < 0:
         raise ValueError("ratings and movies must be >= 0")
+    started = time.monotonic()
     rows, lookup, ghosts = _movies(movies, random.Random(seed))
     m_path, r_path = paths or (dest / "movies" / "movies.csv", dest / "ratings" / "ratings.csv")
     m_path.parent.mkdir(parents=True, exist_ok=True)
     r_path.parent.mkdir(parents=True, exist_ok=True)
     _write_movies(m_path, rows)
+    written = time.monotonic()
     _write_ratings(r_path, ratings, seed, lookup, ghosts)
-    return SampleSummary(movies, ratings, (m_path, r_path), seed)
+    seconds = (written - started, time.monotonic() - written)
+    return SampleSummary(movies, ratings, (m_path, r_path), seed, seconds)
 
 
 def write_sample_data(
@@ -254,14 +259,21 @@ def write_sample_data(
             # a local lake gets the files written in place (each atomically); S3 an upload
             paths = (Path(targets[0]), Path(targets[1])) if local else None
             copies: list[tuple[Path | None, str]] = [(None, t) for t in targets]
+            # (source, rows, seconds) of each target, once made
+            made_as: list[tuple[str, int | None, float]] = []
         else:
             folder = spec.folder / spec.sample["folder"]
-            copies = [
-                (path, locations[name] + path.relative_to(folder / name).as_posix())
+            found = [
+                (name, path)
                 for name in locations
                 for path in sorted((folder / name).rglob("*"))
                 if path.is_file()
             ]
+            copies = [
+                (path, locations[name] + path.relative_to(folder / name).as_posix())
+                for name, path in found
+            ]
+            made_as = [(name, None, 0.0) for name, _ in found]
             what = f"{len(copies)} file(s) of the job's sample data"
         if dry_run:
             for _, target in copies:
@@ -275,7 +287,9 @@ def write_sample_data(
                 if local
                 else [(path, t) for path, t in zip(made.paths, targets, strict=True)]
             )
-        for path, target in copies:
+            made_as = list(zip(("movies", "ratings"), (movies, ratings), made.seconds, strict=True))
+        for (path, target), (source, rows, seconds) in zip(copies, made_as, strict=True):
+            started = time.monotonic()
             if path is None:
                 pass  # written in place
             elif local:
@@ -283,6 +297,7 @@ def write_sample_data(
                 shutil.copyfile(path, target)
             else:
                 storage.put_file(path, target)
-            reporter.output(target)
+            seconds += time.monotonic() - started
+            reporter.output(target, rows, source, seconds)
         reporter.step_finished("sample-data")
     return f"wrote {what} under {settings.lake}"

@@ -15,7 +15,7 @@ class QueryState(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
-    INTERRUPTED = "INTERRUPTED"  # the local engine's, on Ctrl-C or SIGTERM
+    INTERRUPTED = "INTERRUPTED"  # stopped for Ctrl-C or SIGTERM (on Athena: cancelled by elt)
     WAITING = "WAITING"  # not sent yet: the run has --max-concurrent queries in flight
     PLANNED = "PLANNED"  # a dry run's: not sent
     SKIPPED = "SKIPPED"  # not needed: its table is current
@@ -31,6 +31,7 @@ class StepStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
     SKIPPED = "skipped"
     PLANNED = "planned"
 

@@ -17,7 +17,7 @@ from typing import Any
 from elt_cli import audit, sql
 from elt_cli.engines.base import Engine, QueryResult, Statement
 from elt_cli.errors import BadInput, ChecksFailed, EltError, MalformedRows, StepFailed
-from elt_cli.journal import Builds, Journal, digest
+from elt_cli.journal import Builds, Journal, Listings, digest
 from elt_cli.plan import Build, Output, Plan
 from elt_cli.report import Reporter
 from elt_cli.storage import Storage
@@ -58,6 +58,10 @@ class Job(Plan):
     @cached_property
     def built(self) -> Builds:
         return Builds(self.storage, self.layout.state_dir() + "builds.json")
+
+    @cached_property
+    def listings(self) -> Listings:
+        return Listings(self.storage, self.layout.state_dir() + "values.json")
 
     @cached_property
     def digests(self) -> dict[str, str]:
@@ -198,23 +202,29 @@ def _describe_malformed(found: list[tuple[str, int, str]]) -> str:
 
 def values_in_data(job: Job, parameter: str, subject: str = "") -> list[tuple[str, int]] | None:
     """The values of a parameter there are in the data, with their counts (its `values`
-    query); None in a dry run, where nothing is queried. A model it reads that is not built,
-    or was built from other SQL or data, is read as its SELECT: the values are those of the
-    data as it is now."""
+    query). A model it reads that is not built, or was built from other SQL or data, is read
+    as its SELECT: the values are those of the data as it is now. A dry run queries nothing:
+    it has the values the listing last gave from the same built models (job.listings), or
+    None."""
     spec = job.spec
     listing = spec.parameters[parameter]
-    unbuilt = job.stale_models(r for r in listing.reads if r not in spec.sources)
+    models = [r for r in listing.reads if r not in spec.sources]
+    unbuilt = job.stale_models(models)
     assert listing.values is not None  # the callers ask only of parameters with one
     select, reads = job.select(listing.values, None, None, frozenset(unbuilt))
+    # what the values follow from, where the listing reads built, current models only
+    built = ""
+    if models == list(listing.reads) and not unbuilt:
+        built = digest(select, *(job.digests[job.expand(spec.model(m).table)] for m in models))
     statement = Statement(f"list_{listing.plural}", select, subject, reads=reads)
     (result,) = read_raw(job, [statement], rows=True)
-    rows = result.rows
+    if result.rows is None:  # a dry run
+        return job.listings.get(parameter, built) if built else None
     # a NULL value is no value a user can give (NULL equals no literal): it is left out
-    return (
-        None
-        if rows is None
-        else [(str(value), int(count)) for value, count in rows if value is not None]
-    )
+    found = [(str(value), int(count)) for value, count in result.rows if value is not None]
+    if built:
+        job.listings.record(parameter, built, found)
+    return found
 
 
 def check_values(job: Job, parameter: str, known: list[tuple[str, int]] | None) -> None:

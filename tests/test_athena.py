@@ -697,3 +697,79 @@ def test_the_result_location_elt_sends_carries_the_workgroups_encryption(elt, aw
     (sent,) = {json.dumps(p["ResultConfiguration"], sort_keys=True)
                for p in aws.sent("StartQueryExecution")}  # fmt: skip
     assert json.loads(sent) == {"OutputLocation": "s3://lake/athena-results/", **writes}
+
+
+def test_a_dry_run_refuses_a_mistyped_genre_from_the_last_listing_with_no_query(
+    elt, s3_lake, athena_results
+):
+    """#21 item 1 on Athena: the answer comes from what the run listed, not from a query."""
+    aws = athena_results
+    assert elt("--lake", s3_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    sent = len(aws.queries())
+    result = elt("--lake", s3_lake, "--dry-run", "run", "--genre", "Sci-fy")
+    assert result.exit_code == 2
+    assert last_line(result) == "Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?"
+    assert len(aws.queries()) == sent
+
+
+@pytest.mark.slow
+def test_ctrl_c_shows_the_stopped_query_interrupted_and_says_how_to_resume(aws, s3_lake, tmp_path):
+    """#21 item 4: the query Athena was running when Ctrl-C came is INTERRUPTED in the
+    summary and --json (never RUNNING, never a failure), and the error says what to do."""
+    aws.query_time(60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "elt_cli", "--lake", s3_lake, "--progress", "--json", "run",
+         "--genre", "Sci-Fi"],
+        env={**os.environ, "COLUMNS": "80"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not aws.athena.list_query_executions()["QueryExecutionIds"]:
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read()
+        time.sleep(0.05)
+    time.sleep(0.5)  # it is polling now
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    lines = [line for line in stderr.splitlines() if line]
+    assert lines[-1] == (
+        "Error: interrupted; run it again with --resume to pick up where it stopped"
+    )
+    (row,) = [line.split() for line in lines if line.startswith("ensure-db")]
+    assert row[:3] == ["ensure-db", "movielens_elt", "INTERRUPTED"]
+    at = next(i for i, line in enumerate(lines) if line.startswith("Interrupted"))
+    closing = " ".join(" ".join(lines[at:-1]).split())  # folded at 80 columns
+    assert re.fullmatch(
+        r"Interrupted after [0-9.]+ s: 1 query, 0 failed, 1 interrupted, 0 B scanned, "
+        r"est\. \$0\.0000",
+        closing,
+    ), stderr
+    document = json.loads(stdout)
+    assert document["status"] == "interrupted"
+    assert [(s["step"], s["status"]) for s in document["steps"]] == [("ensure-db", "interrupted")]
+    assert [q["state"] for q in document["queries"]] == ["INTERRUPTED"]
+    assert document["total"]["failed"] == 0
+
+
+def test_the_summary_names_what_each_athena_query_did_with_its_scan_and_cost(
+    elt, s3_lake, athena_results
+):
+    """#21 item 5: per query, at 80 columns: what it did (a raw table's drop, then its
+    create), its id, the data it scanned and its cost, as the README promises."""
+    aws = athena_results
+    aws.stats = {"CREATE TABLE movielens_elt.sci_fi__": (2_500_000_000, "DML")}
+    result = elt("--lake", s3_lake, "--progress", "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    ids = {e["QueryExecutionId"][:8]: e["Query"] for e in aws.executions()}
+    rows = [line.split() for line in lines if line.startswith("create-tables")]
+    assert [(r[1], r[4]) for r in rows] == [
+        ("movies", "drop"), ("ratings", "drop"), ("movies", "create"), ("ratings", "create"),
+    ]  # fmt: skip
+    for r in rows:
+        assert ids[r[5]].startswith("DROP TABLE" if r[4] == "drop" else "CREATE EXTERNAL TABLE")
+        assert r[6:] == ["0", "B", "$0.0000"]  # DDL: free
+    (build,) = [i for i, line in enumerate(lines) if " subset " in line]
+    folded = " ".join(" ".join(lines[build : build + 2]).split())
+    assert re.search(r"build-subset Sci-Fi OK \d\.\ds subset \w{8} 2\.5 GB \$0\.0125", folded)

@@ -126,7 +126,9 @@ def test_sigterm_during_a_ctas_stops_it_and_sees_it_final_before_any_clean_up(
     threading.Thread(target=terminate_when_the_ctas_runs, daemon=True).start()
     result = elt("--lake", s3_lake, "run", "--genre", "Sci-Fi")
     assert result.exit_code == 143, result.output
-    assert last_line(result) == "Error: terminated"
+    assert last_line(result) == (
+        "Error: terminated; run it again with --resume to pick up where it stopped"
+    )
     (ctas_id,) = [e["QueryExecutionId"] for e in aws.executions() if e["Query"].startswith(CTAS)]
     order = [
         (op, p)

@@ -223,6 +223,31 @@ def test_a_quota_that_never_frees_up_fails_at_the_queue_timeout_in_words(elt, aw
     assert aws.executions() == []
 
 
+def test_the_query_athena_would_not_start_is_the_failed_line_of_the_summary(elt, s3_lake, aws):
+    """#21 item 5: the refused query's line says FAILED, not started; the queries after it in
+    the step were never started for that reason; none was sent."""
+    assert elt("--lake", s3_lake, "ensure-db").exit_code == 0
+    aws.rules.quota = 0
+    result = elt("--lake", s3_lake, "--progress", "--queue-timeout", "0.2", "create-tables")
+    assert result.exit_code == 1
+    rows = [line.split() for line in result.stderr.splitlines() if line.startswith("create")]
+    assert rows == [
+        ["create-tables", "movies", "FAILED", "not", "started"],
+        [
+            "create-tables",
+            "ratings",
+            "SKIPPED",
+            "not",
+            "started:",
+            "the",
+            "run",
+            "stopped",
+            "first",
+        ],
+    ]  # the drop of movies was refused: its create, and ratings', never started
+    assert re.search(r"Failed after [\d.]+ s: 0 queries, 0 failed\n", result.stderr)
+
+
 # -- what piles up -------------------------------------------------------------------------------
 
 

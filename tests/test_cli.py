@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from support import last_line
@@ -273,3 +274,35 @@ def test_an_option_given_before_and_after_the_command_is_moved_once(elt, awkward
         "Error: --lake is an option of elt itself: put it before the command: "
         f"elt --lake {awkward_lake} run --genre Sci-Fi"
     )
+
+
+WEBSHOP = Path(__file__).parent.parent / "examples" / "webshop"
+
+
+def test_the_help_is_in_the_words_of_the_job_in_use(elt):
+    """#21 item 7: another job's help shows its own parameter in the examples and no
+    MovieLens command or genre; the packaged job's keeps them."""
+    for given in (["--queries", WEBSHOP], []):
+        env = {} if given else {"ELT_QUERIES": str(WEBSHOP)}  # given or from the environment
+        top = elt(*given, "--help", env=env).stdout
+        run = elt(*given, "run", "--help", env=env).stdout
+        build = elt(*given, "build-subset", "--help", env=env).stdout
+        assert "    elt run --country Germany\n" in top
+        assert "    elt --dry-run run --country Germany\n" in run
+        assert "customer_totals, country_customers (one table per country)" in build
+        for text in (top, run, build):
+            assert not re.search(r"genre|Sci-Fi|MovieLens job's", text), text
+        assert "  genres " not in top.split("Commands:", 1)[1]
+        assert "This one is webshop: Each country's customers" in " ".join(top.split())
+    movielens = elt("--help").stdout
+    assert "    elt run --genre Sci-Fi\n" in movielens
+    assert "  genres " in movielens.split("Commands:", 1)[1]
+
+
+@pytest.mark.parametrize("job", ["movielens", "webshop"])
+def test_every_help_fits_80_columns(elt, job):
+    """#21 item 9: nothing in a help passes 80 columns, for the terminal to break anywhere."""
+    given = ["--queries", WEBSHOP] if job == "webshop" else []
+    for command in ["", *cli.commands]:
+        text = elt(*given, *([command] if command else []), "--help").stdout
+        assert max(len(line) for line in text.splitlines()) <= 80, (command, text)

@@ -5,6 +5,7 @@ showing the query while it runs."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -47,19 +48,24 @@ def test_a_signal_during_a_local_query_exits_with_its_code_and_discards_the_buil
     before = {k: v for k, v in snapshot(lake).items() if "run.json" not in k}
     process = subprocess.Popen(
         [sys.executable, "-m", "elt_cli", "--lake", lake, "--queries", slow_queries,
-         "run", "--genre", "Sci-Fi"],
-        cwd=tmp_path, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+         "--json", "run", "--genre", "Sci-Fi"],
+        cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     for line in process.stderr:
         if "build-subset: started" in line:
             break
     time.sleep(1.0)  # the build's query runs now (for about 6 s)
     process.send_signal(signum)
-    _, rest = process.communicate(timeout=60)
+    stdout, rest = process.communicate(timeout=60)
     assert process.returncode == code, rest
     lines = rest.splitlines()
-    assert lines[-1] == f"Error: {word}"
+    assert lines[-1] == f"Error: {word}; run it again with --resume to pick up where it stopped"
     assert " build-subset: movie_ratings INTERRUPTED in " in rest
+    closing = r" Interrupted after [\d.]+ s: 2 queries, 0 failed, 1 interrupted$"
+    assert re.search(closing, rest, re.MULTILINE)
+    document = json.loads(stdout)  # #21 item 4: interrupted, not failed
+    assert (document["status"], document["steps"][-1]["status"]) == ("interrupted",) * 2
+    assert document["total"]["failed"] == 0
     assert "FAILED" not in rest
     discarded = [line for line in lines if "discarded the half-built version" in line]
     assert len(discarded) == 1 and discarded[0].endswith(

@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-from support import FINAL
+from support import FINAL, last_line
 from support.data import snapshot
 from support.processes import elt_in_terminal, elt_process
 
@@ -417,3 +417,113 @@ def test_a_failed_step_is_never_ok_in_the_summary_and_the_rows_are_a_number(elt,
     assert line[:3] == ["check", "Sci-fy", "FAILED"]
     document = json.loads(elt("--lake", awkward_lake, "--json", "run", "--genre", "Comedy").stdout)
     assert document["total"]["rows"] == sum(o["rows"] for o in document["outputs"]) > 0
+
+
+def test_a_dry_run_summary_says_planned_for_every_unit_it_would_run(elt, awkward_lake):
+    """#21 item 3: what a dry run would do is PLANNED (never OK), the new genre's build has
+    its line, and nothing has a time."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    result = elt("--lake", awkward_lake, "--progress", "--dry-run", "run", "--genre", "Horror")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in summary_of(result)[2:] if not line.startswith(" ")]
+    rows = [r for r in rows if r[0] in ("build-subset", "export", "move")]
+    assert [r[:3] for r in rows] == [
+        ["build-subset", "movie_ratings", "SKIPPED"],
+        ["build-subset", "Horror", "PLANNED"],
+        ["export", "Horror", "PLANNED"],
+        ["move", "Horror", "PLANNED"],
+    ]
+    assert all(len(r) == 3 for r in rows[1:])  # no time, rows or details
+    document = json.loads(
+        elt("--lake", awkward_lake, "--json", "--dry-run", "run", "--genre", "Horror").stdout
+    )
+    assert {q["state"] for q in document["queries"]} == {"PLANNED"}
+    assert document["total"]["queries"] == 0  # none was sent
+
+
+def test_a_dry_run_refuses_a_mistyped_value_as_the_run_would(elt, awkward_lake):
+    """#21 item 1: with the listing built and current, the dry run knows the answer the run
+    gives, and gives it (exit 2) without changing anything."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    before = snapshot(awkward_lake)
+    planned = elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-fy")
+    assert snapshot(awkward_lake) == before
+    ran = elt("--lake", awkward_lake, "run", "--genre", "Sci-fy")
+    assert (planned.exit_code, ran.exit_code) == (2, 2)
+    assert (
+        last_line(planned)
+        == last_line(ran)
+        == ("Error: no films with genre 'Sci-fy'. Did you mean 'Sci-Fi'?")
+    )
+    assert elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Comedy").exit_code == 0
+    with (awkward_lake / "movielens/ratings/ratings-1.csv").open("a") as f:
+        f.write("9,9,4.0,1\n")  # new data: the films are built again, the answer is not known
+    assert elt("--lake", awkward_lake, "--dry-run", "run", "--genre", "Sci-fy").exit_code == 0
+
+
+def test_a_query_in_flight_when_a_signal_came_is_interrupted_in_the_record():
+    """#21 item 4: a signal may land between a query's start and its result being recorded;
+    the record then ends it INTERRUPTED (never RUNNING), and no failure."""
+    from elt_cli.report import Reporter
+    from elt_cli.statements import Statement
+
+    record = Reporter()
+    record.step_started("build-subset", "movie_ratings")
+    record.query_started(Statement("movie_ratings", "SELECT 1", "movie_ratings"))
+    record.finish("interrupted", interrupted=True)
+    document = record.document("run", 130, "interrupted")
+    assert [q["state"] for q in document["queries"]] == ["INTERRUPTED"]
+    assert document["steps"][0]["status"] == "interrupted"
+    assert [(line.status, line.seconds is not None) for line in record.lines()] == [
+        ("INTERRUPTED", True)
+    ]
+    assert record.closing_line("interrupted").startswith("Interrupted after ")
+    assert record.closing_line("interrupted").endswith(": 1 query, 0 failed, 1 interrupted")
+
+
+def test_at_a_terminal_an_error_wraps_between_words_keeping_a_command_whole(elt, awkward_lake):
+    """#21 item 9: 81 characters, which the terminal would break inside `elt create-tables`."""
+    assert elt("--lake", awkward_lake, "ensure-db").exit_code == 0
+    message = "Error: build-subset failed: the raw tables are not there: run `elt create-tables`"
+    piped = elt("--lake", awkward_lake, "build-subset", "--genre", "Sci-Fi")
+    assert last_line(piped) == message  # one line in a pipe or a log
+    code, text = elt_in_terminal(
+        "--lake", awkward_lake, "build-subset", "--genre", "Sci-Fi", cwd=awkward_lake.parent
+    )
+    assert code == 1
+    lines = text.rstrip("\n").splitlines()
+    assert lines[-2:] == [
+        "Error: build-subset failed: the raw tables are not there: run",
+        "`elt create-tables`",
+    ]
+
+
+def test_the_live_view_cuts_no_outcome_short_at_80_columns(awkward_lake):
+    """#21 item 9: a long list of genres takes two lines; `was missing: created` stays whole."""
+    code, text = elt_in_terminal("--lake", awkward_lake, "run", *THREE, cwd=awkward_lake.parent)
+    assert code == 0, text
+    live = text.split("\nstep ", 1)[0]  # the frames of the live view, before the summary
+    assert re.search(r"✓   ensure-db movielens_elt +\d\.\ds  was missing: created", live), live
+    assert "…" not in live
+
+
+def test_the_sample_data_summary_has_each_file_with_its_rows_and_time(elt, tmp_path):
+    """#21 item 10: `for`, `time` and `rows` filled, a line per file."""
+    result = elt("--lake", tmp_path / "lake", "--progress", "sample-data", "--ratings", "5000")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in summary_of(result) if line.startswith("sample-data")]
+    assert [(r[1], r[2], r[4]) for r in rows] == [
+        ("movies", "OK", "9,742"),
+        ("ratings", "OK", "5,000"),
+    ]
+    assert all(re.fullmatch(r"\d+\.\ds", r[3]) for r in rows)
+
+
+def test_a_listing_draws_no_step_table(elt, awkward_lake):
+    """#21 item 10: `elt genres` answers with its table of genres, not a table of steps."""
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    result = elt("--lake", awkward_lake, "--progress", "genres")
+    assert result.exit_code == 0, result.output
+    assert "step " not in result.stderr and "genres " not in result.stderr
+    assert re.fullmatch(r"Done in \d+\.\d s: 1 query, 0 failed\n", result.stderr)
+    assert "Sci-Fi\t9\n" in result.stdout

@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from elt_cli.api import Elt, Result
+from elt_cli.cli.ending import for_terminal, outcome
 from elt_cli.config import Settings
+from elt_cli.errors import EXIT_INTERRUPTED, EXIT_TERMINATED
 from elt_cli.job import JobSpec
 from elt_cli.report import PlainReporter, Reporter, RichReporter
 
@@ -48,13 +50,7 @@ class App:
         elif isinstance(result.value, str):
             self.lines.append(result.value)
         for note in result.notes:
-            text = f"Note: {note}"
-            if sys.stderr.isatty():  # wrapped between words, as the terminal would not
-                import shutil
-                import textwrap
-
-                text = textwrap.fill(text, shutil.get_terminal_size().columns - 1)
-            click.echo(text, err=True)
+            click.echo(for_terminal(f"Note: {note}"), err=True)
 
     def table(self, headers: list[str], rows: list[tuple]) -> None:
         """A result table: aligned at a terminal, tab-separated lines for a pipe."""
@@ -69,10 +65,8 @@ class App:
             self.lines += ["\t".join(map(str, row)) for row in rows]
 
     def flush(self, command: str | None, error: BaseException | None) -> None:
-        from elt_cli.cli.ending import outcome
-
         code, message = outcome(error, hint=False)
-        self.reporter.finish(message)
+        self.reporter.finish(message, interrupted=code in (EXIT_INTERRUPTED, EXIT_TERMINATED))
         if not self.json:
             from rich.console import Console
 
@@ -90,12 +84,23 @@ class App:
             click.echo(json.dumps(document, indent=2 if sys.stdout.isatty() else None))
 
 
-def make_reporter(progress: bool | None, as_json: bool, dry_run: bool, root: str) -> Reporter:
-    """Rich at a terminal, plain timestamped lines otherwise (cron, Airflow, pipes)."""
-    if progress is None:
+def make_reporter(
+    command: str | None, progress: bool | None, as_json: bool, dry_run: bool, root: str
+) -> Reporter:
+    """Rich at a terminal, plain timestamped lines otherwise (cron, Airflow, pipes); none at
+    all for a command that shows only its answer, and no step table for a listing's."""
+    if command in (None, "config", "check", "test"):
+        progress = False
+    elif progress is None:
         progress = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-    kind = RichReporter if progress else PlainReporter
-    return kind(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
+    if not progress:
+        return PlainReporter(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
+    return RichReporter(
+        dry_run=dry_run,
+        root=root,
+        show_plan=dry_run and not as_json,
+        show_steps=command not in ("values", "genres"),
+    )
 
 
 def case_lines(outcomes: list[dict]) -> list[str]:

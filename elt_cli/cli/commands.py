@@ -28,26 +28,28 @@ from elt_cli.errors import BadInput, TemplateError, TestsFailed
 @click.pass_context
 def cli(ctx: click.Context, config_file, debug, dry_run, as_json, progress, **values):
     """Run SQL ELT jobs on Amazon Athena or an embedded DuckDB engine: the packaged MovieLens
-    job, or any job folder given with --queries.
+    job, or any job folder given with --queries. This one is {job}: {description}.
 
     \b
     Examples:
-      elt sample-data                   # write sample data into ./lake
-      elt run --genre Sci-Fi            # all five steps, locally
-      elt --lake s3://my-lake run --genre Sci-Fi --genre Comedy   # on Athena
-      elt --json run --genre Sci-Fi | jq .total
-      elt --queries examples/webshop check   # check a job without running it
+      elt sample-data                        # the job's sample data, in ./lake
+      elt run {args}
+      elt --lake s3://my-lake run {args}
+      elt --json run {args} | jq .total
+      elt --queries examples/webshop check   # check a job, run nothing
     """
     sources = {k: SOURCE_NAMES.get(ctx.get_parameter_source(k), "default") for k in values}  # type: ignore[arg-type]
     queries = values.pop("queries")
+    ctx.command.use_job(queries)  # type: ignore[attr-defined]
     try:
         elt = Elt(queries, dry_run=dry_run, sources=sources, debug=debug, **values)
     except TemplateError:
         raise  # the job is wrong, not the command line
     except BadInput as exc:
         raise click.UsageError(str(exc), ctx) from exc
-    quiet = ctx.invoked_subcommand in (None, "config", "check", "test")
-    elt.reporter = make_reporter(False if quiet else progress, as_json, dry_run, elt.settings.lake)
+    elt.reporter = make_reporter(
+        ctx.invoked_subcommand, progress, as_json, dry_run, elt.settings.lake
+    )
     ctx.obj = App(elt, as_json)
 
 
@@ -61,22 +63,21 @@ def ensure_db_command(app: App):
 @cli.command("create-tables", short_help="Create the raw tables over the raw files.")
 @click.pass_obj
 def create_tables_command(app: App):
-    """Create the job's raw tables (for MovieLens: movies and ratings) over the raw files."""
+    """Create the job's raw tables ({sources}) over the raw files."""
     app.show(app.elt.create_tables(), lines=[])
 
 
 @cli.command(
-    "build-subset", cls=JobCommand, short_help="Build the job's tables (each genre's subset)."
+    "build-subset", cls=JobCommand, short_help="Build the job's tables, from what they read."
 )
 @skip_bad_rows_option
 @click.pass_obj
 def build_subset_command(app: App, skip_bad_rows, **kwargs):
-    """(Re)build every model of the job, in the order of what they read: for MovieLens, the
-    rated films (movie_ratings) and one table per genre with its films and average rating.
+    """(Re)build every model of the job, in the order of what they read: {models}.
 
     \b
     Example:
-      elt build-subset --genre Sci-Fi    # table sci_fi
+      elt build-subset {args}
     """
     values = given_values(app.spec, kwargs)
     app.show(app.elt.build(skip_bad_rows=skip_bad_rows, **values), lines=[])
@@ -85,16 +86,15 @@ def build_subset_command(app: App, skip_bad_rows, **kwargs):
 @cli.command("export", cls=JobCommand, short_help="Write each export as CSV under <lake>/export/.")
 @click.pass_obj
 def export_command(app: App, **kwargs):
-    """Write each of the job's exports (for MovieLens: each genre's subset) as one CSV file
-    under <lake>/export/<table>/, clearing old export data first."""
+    """Write each of the job's exports as one CSV file under <lake>/export/<table>/, clearing
+    old export data first."""
     app.show(app.elt.export(**given_values(app.spec, kwargs)), lines=[])
 
 
 @cli.command("move", cls=JobCommand, short_help="Move each export to its final place in the lake.")
 @click.pass_obj
 def move_command(app: App, **kwargs):
-    """Move each export to its final place in the lake (for MovieLens:
-    <lake>/<source-prefix>/<slug>/<slug>-movies.csv)."""
+    """Move each export to its final place in the lake: {finals}."""
     result = app.elt.move(**given_values(app.spec, kwargs))
     app.show(result, lines=result.value)
 
@@ -109,13 +109,13 @@ def move_command(app: App, **kwargs):
 @skip_bad_rows_option
 @click.pass_obj
 def run_command(app: App, resume, skip_bad_rows, **kwargs):
-    """All five steps in order: ensure-db, create-tables, build-subset, export, move.
+    """All five steps in order: ensure-db, create-tables, build-subset, export, move. With
+    --dry-run it prints the SQL and the file actions, and changes nothing.
 
     \b
     Examples:
-      elt run --genre Sci-Fi
-      elt run --genre Sci-Fi --genre Comedy
-      elt --dry-run run --genre Sci-Fi     # show the SQL and file actions, change nothing
+      elt run {args}
+      elt --dry-run run {args}
     """
     values = given_values(app.spec, kwargs)
     result = app.elt.run(resume=resume, skip_bad_rows=skip_bad_rows, **values)
@@ -175,12 +175,12 @@ def values_command(app: App, parameter, skip_bad_rows):
 
     \b
     Example:
-      elt values genre        # what `elt genres` lists
+      elt values {parameter}
     """
     _show_values(app, parameter, skip_bad_rows)
 
 
-@cli.command("genres", short_help="The MovieLens job's genres with their film counts.")
+@cli.command("genres", short_help="The genres in the data with their counts.")
 @skip_bad_rows_option
 @click.pass_obj
 def genres_command(app: App, skip_bad_rows):
@@ -247,7 +247,7 @@ def iam_policy_command(app: App, sample_data, lake_formation, **kwargs):
 
     \b
     Example:
-      elt --lake s3://my-lake --workgroup etl iam-policy --genre Sci-Fi > elt-policy.json
+      elt --lake s3://my-lake iam-policy {args} > policy.json
     """
     result = app.elt.iam_policy(
         sample_data=sample_data, lake_formation=lake_formation, **given_values(app.spec, kwargs)

@@ -8,11 +8,12 @@ import os
 import re
 import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
-from elt_cli import signals
+from elt_cli import jobhelp, signals
 from elt_cli.config import DEFAULT_CONFIG
 from elt_cli.errors import (
     EXIT_FAILED,
@@ -30,6 +31,8 @@ def outcome(exc: BaseException | None, hint: bool = True) -> tuple[int, str | No
     traceback of an unexpected error."""
     if exc is None:
         return EXIT_OK, None
+    if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__cause__, KeyboardInterrupt):
+        exc = exc.__cause__  # click's main wraps Ctrl-C, and its message, in an Abort
     if isinstance(exc, click.exceptions.Exit):
         return exc.exit_code, None
     if isinstance(exc, click.ClickException):
@@ -39,10 +42,13 @@ def outcome(exc: BaseException | None, hint: bool = True) -> tuple[int, str | No
         return exc.exit_code, exc.format_message() + more
     if isinstance(exc, EltError):
         return exc.exit_code, str(exc)
-    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
-        return EXIT_INTERRUPTED, "interrupted"
-    if isinstance(exc, Terminated):
-        return EXIT_TERMINATED, "terminated"
+    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort, Terminated)):
+        code, word = (
+            (EXIT_TERMINATED, "terminated")
+            if isinstance(exc, Terminated)
+            else (EXIT_INTERRUPTED, "interrupted")
+        )
+        return code, word + (f"; {exc}" if str(exc) else "")  # what next, where api.Elt says it
     more = " (run with --debug for the traceback)" if hint else ""
     return EXIT_FAILED, f"unexpected {type(exc).__name__}: {exc}{more}"
 
@@ -51,8 +57,34 @@ class EltGroup(click.Group):
     """Turns every ending into one line on stderr and the exit code of the contract; the
     command's output (cli/app.py) is flushed on every way out."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_templates: dict[str, str] = {}  # each command's docstring, as written
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in step order, as they are defined
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:  # after --queries (eager), so the help is that job's
+            option.is_eager = False
+        return option
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.use_job(ctx.params.get("queries"))
+        super().format_help(ctx, formatter)
+
+    def use_job(self, folder: Path | None) -> None:
+        """elt's help and each command's in the words of the job in `folder` (jobhelp.py);
+        `genres` only for a job with a genre parameter."""
+        from elt_cli.templates import packaged_queries
+
+        folder = folder or packaged_queries()
+        for name, command in [("", self), *self.commands.items()]:
+            template = self.help_templates.setdefault(name, command.help or "")
+            command.help = jobhelp.render(template, folder)
+        parameters = jobhelp.fields(folder)["parameters"].split(", ")
+        self.commands["genres"].hidden = "genre" not in parameters
 
     def invoke(self, ctx: click.Context) -> Any:
         error: BaseException | None = None
@@ -79,21 +111,42 @@ class EltGroup(click.Group):
             code = exc.exit_code
         except click.NoSuchOption as exc:
             code, message = outcome(_global_option_misplaced(self, exc, argv) or exc)
-            click.echo(f"Error: {message}", err=True)
+            _error(message)
         except click.BadParameter as exc:
             code, message = outcome(_bad_value(exc) or exc)
-            click.echo(f"Error: {message}", err=True)
+            _error(message)
         except Exception as exc:
             if debug and not isinstance(exc, click.ClickException):
                 _traceback()
             code, message = outcome(exc, hint=not debug)
-            click.echo(f"Error: {message}", err=True)
+            _error(message)
         except (KeyboardInterrupt, Terminated) as exc:
             code, message = outcome(exc)
-            click.echo(f"Error: {message}", err=True)
+            _error(message)
         finally:
             restore_signals()
         sys.exit(code)
+
+
+def _error(message: str | None) -> None:
+    click.echo(for_terminal(f"Error: {message}"), err=True)
+
+
+def for_terminal(text: str) -> str:
+    """A message for stderr: at a terminal, wrapped between words to its width, a backquoted
+    command kept whole (the terminal would break anywhere); elsewhere one line, for logs."""
+    if not sys.stderr.isatty():
+        return text
+    import shutil
+
+    width = shutil.get_terminal_size().columns - 1
+    lines = [""]
+    for word in re.findall(r"\S*`[^`]*`\S*|\S+", text):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".lstrip()
+    return "\n".join(lines)
 
 
 def _global_option_misplaced(

@@ -94,6 +94,7 @@ OPTIONS = [
     click.option(
         "--queries",
         envvar="ELT_QUERIES",
+        is_eager=True,  # before --help: the help is the job's
         type=click.Path(file_okay=False, path_type=Path),
         help="The job: a folder with job.toml and its SQL [default: the packaged MovieLens job].",
     ),

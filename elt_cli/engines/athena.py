@@ -26,7 +26,7 @@ from tenacity import Retrying, retry_if_result, stop_after_attempt, stop_after_d
 from elt_cli import aws
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.engines.flight import Attempt, Flight, Limits, reason
-from elt_cli.errors import BadInput, EltError, StepFailed, Throttled
+from elt_cli.errors import BadInput, EltError, StepFailed, Terminated, Throttled
 from elt_cli.layout import as_prefix
 from elt_cli.statements import FINAL, QueryState
 from elt_cli.storage.s3 import S3Storage
@@ -311,10 +311,10 @@ class AthenaEngine(Engine):
     def _run(self, statements: list[Statement]) -> list[QueryResult]:
         try:
             return Flight(self, self.limits, self.reporter).run(statements)
-        except BaseException:
+        except BaseException as exc:
             # A failure, Ctrl-C or SIGTERM while queries run: stop them and see each one final
             # before the caller cleans up, or a clean-up would pull files from under a CTAS.
-            self._stop_all()
+            self._stop_all(interrupted=isinstance(exc, (KeyboardInterrupt, Terminated)))
             raise
 
     def query_many(self, statements: list[Statement]) -> list[QueryResult]:
@@ -475,8 +475,9 @@ class AthenaEngine(Engine):
                 )
         return found
 
-    def finished(self, execution: dict) -> QueryResult:
-        """The final answer of a query, reported once."""
+    def finished(self, execution: dict, interrupted: bool = False) -> QueryResult:
+        """The final answer of a query, reported once; `interrupted`: elt cancelled it for
+        Ctrl-C or SIGTERM."""
         attempt = self.running.pop(execution["QueryExecutionId"])
         stats = execution.get("Statistics", {})
         millis = stats.get(
@@ -501,6 +502,8 @@ class AthenaEngine(Engine):
         if result.state != QueryState.SUCCEEDED:
             self.leftovers += result.result_files
         result = dataclasses.replace(result, cost_usd=estimated_cost(result))
+        if interrupted and result.state == QueryState.CANCELLED:
+            result = dataclasses.replace(result, state=QueryState.INTERRUPTED)
         self.scanned += result.bytes_scanned
         why = "" if result.state == QueryState.SUCCEEDED else reason(status)
         self.reporter.query_finished(attempt.record, result, why)
@@ -525,8 +528,9 @@ class AthenaEngine(Engine):
             if not token:
                 return
 
-    def _stop_all(self) -> None:
-        """Stop every query still running and wait briefly until Athena confirms."""
+    def _stop_all(self, interrupted: bool = False) -> None:
+        """Stop every query still running and wait briefly until Athena confirms; those it
+        cancelled are INTERRUPTED when a signal is why (`interrupted`)."""
         if not self.running:
             return
         for qid in list(self.running):
@@ -538,7 +542,7 @@ class AthenaEngine(Engine):
         def all_final() -> bool:
             for execution in self.status(list(self.running)):
                 if execution["Status"]["State"] in FINAL:
-                    self.finished(execution)
+                    self.finished(execution, interrupted)
             return not self.running
 
         Retrying(

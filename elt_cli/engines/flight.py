@@ -141,9 +141,13 @@ class Flight:
             try:
                 qid = self.service.send(attempt, patient=not flying)
             except Throttled:
-                if not flying:
-                    raise  # patient: throttled for queue_timeout (the engine words it)
-                return max(1, len(flying))  # the account's quota is full: wait for ours
+                if flying:
+                    return max(1, len(flying))  # the account's quota is full: wait for ours
+                self.reporter.query_refused(attempt.record)  # throttled for queue_timeout
+                raise
+            except StepFailed:  # not started: --max-scan, or a refusal the engine words
+                self.reporter.query_refused(attempt.record)
+                raise
             waiting.popleft()
             flying[qid] = attempt
             slots = min(self.limits.max_concurrent, slots + 1)

@@ -14,6 +14,7 @@ class RichReporter(Reporter):
     """A live display at a terminal (stderr), then the summary table and the closing line."""
 
     show_plan: bool = True
+    show_steps: bool = True  # the summary table; a listing's answer is its own table
 
     def __post_init__(self):
         from rich.console import Console
@@ -38,7 +39,9 @@ class RichReporter(Reporter):
         now = time.monotonic()
         table = Table.grid(padding=(0, 2))
         table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ellipsis")
+        # the only column that wraps (between words), so rich narrows it first: a long list
+        # of genres takes two lines, and no outcome is cut short
+        table.add_column(overflow="fold")
         table.add_column(no_wrap=True, justify="right")
         table.add_column(no_wrap=True, overflow="ellipsis")
         for step in self.steps:
@@ -49,6 +52,7 @@ class RichReporter(Reporter):
                 StepStatus.PLANNED: "[cyan]·[/]",
                 StepStatus.SKIPPED: "[yellow]–[/]",
                 StepStatus.FAILED: "[red]✗[/]",
+                StepStatus.INTERRUPTED: "[red]✗[/]",
             }
             mark = marks[step.status] if done else Spinner("dots", style="cyan")
             table.add_row(
@@ -82,12 +86,13 @@ class RichReporter(Reporter):
             else:
                 self.out.print(f"[dim]-- would {text}[/]", soft_wrap=True)
 
-    def finish(self, error: str | None = None) -> None:
-        super().finish(error)
+    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+        super().finish(error, interrupted)
         self.live.stop()
         if not self.steps:
             return
-        self.console.print(self.summary())
+        if self.show_steps:
+            self.console.print(self.summary())
         if self.outputs:
             where = " in the lake" if self.root else ""
             self.console.print(f"{'Would write' if self.dry_run else 'Files'}{where}:")
@@ -103,7 +108,7 @@ class RichReporter(Reporter):
         from rich import box
         from rich.table import Table
 
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False)
+        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, pad_edge=False)
         table.add_column("step", no_wrap=True)
         table.add_column("for", no_wrap=True, overflow="ellipsis", max_width=18)
         table.add_column("status", no_wrap=True)

@@ -71,8 +71,10 @@ class PlainReporter(Reporter):
         if result.state != QueryState.PLANNED:
             self._line(f"{record.step}: {_query_text(record)}")
 
-    def output(self, uri: str, rows: int | None = None, subject: str = "") -> None:
-        super().output(uri, rows, subject)
+    def output(
+        self, uri: str, rows: int | None = None, subject: str = "", seconds: float | None = None
+    ) -> None:
+        super().output(uri, rows, subject, seconds)
         verb = "would write" if self.dry_run else "wrote"
         count = "" if rows is None else f" ({rows:,} row{'s' if rows != 1 else ''})"
         self._line(f"{self.current_step}: {verb} {uri}{count}")
@@ -102,7 +104,7 @@ class PlainReporter(Reporter):
                 flush=True,
             )
 
-    def finish(self, error: str | None = None) -> None:
-        super().finish(error)
+    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+        super().finish(error, interrupted)
         if self.steps:
             self._line(self.closing_line(error))

@@ -5,6 +5,7 @@ this base one records them and shows nothing. The displays (plain.py, live.py) s
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,15 +54,19 @@ class QueryRecord:
     reason: str = ""  # why a skipped unit of work was skipped, or why a query failed
     attempt: int = 1  # 2 and more: Athena said the attempt before may succeed if resubmitted
     retried: bool = False  # this attempt failed and the next one was sent
+    refused: bool = False  # FAILED without being sent: the engine would not start it
 
     @property
     def sent(self) -> bool:
-        return self.state not in (QueryState.WAITING, QueryState.SKIPPED)
+        unsent = (QueryState.WAITING, QueryState.SKIPPED, QueryState.PLANNED)
+        return self.state not in unsent and not self.refused
 
     @property
     def failed(self) -> bool:
-        """Failed for good: a failed attempt that was resubmitted is not a failure."""
-        return self.state in FAILURES and not self.retried
+        """Failed for good, once sent: a failed attempt that was resubmitted is not a
+        failure, nor one stopped by Ctrl-C or SIGTERM."""
+        failed = self.state in FAILURES - {QueryState.INTERRUPTED}
+        return failed and self.sent and not self.retried
 
 
 @dataclass
@@ -70,6 +75,7 @@ class Output:
     subject: str
     uri: str
     rows: int | None = None
+    seconds: float | None = None  # writing it, where no query did (sample-data)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class Reporter:
     predicted_bytes: int | None = None  # Athena: what the command was predicted to scan
     result: object = None  # what the command gives, for --json
     started: float = field(default_factory=time.monotonic)
+    interrupted: bool = False  # the command was stopped by Ctrl-C or SIGTERM
 
     @property
     def current_step(self) -> str:
@@ -176,6 +183,10 @@ class Reporter:
             f"calls retryable ({reason}); resubmitted, attempt {record.attempt + 1} of {attempts}"
         )
 
+    def query_refused(self, record: QueryRecord) -> None:
+        """The query was not started: the engine refused it (the command's error says why)."""
+        record.state, record.reason, record.refused = QueryState.FAILED, "not started", True
+
     def query_state(self, query_id: str, state: str) -> bool:
         """A status check saw `state`; True when it changed."""
         for record in self.queries:
@@ -188,9 +199,11 @@ class Reporter:
         record.state, record.result = result.state, result
         record.reason = reason or record.reason
 
-    def output(self, uri: str, rows: int | None = None, subject: str = "") -> None:
+    def output(
+        self, uri: str, rows: int | None = None, subject: str = "", seconds: float | None = None
+    ) -> None:
         """A file written (or, in a dry run, that would be)."""
-        self.outputs.append(Output(self.current_step, subject, uri, rows))
+        self.outputs.append(Output(self.current_step, subject, uri, rows, seconds))
 
     def moved(self, src: str, dst: str, subject: str = "") -> None:
         """The file at `src` now lives at `dst` (it was written earlier in this command, or
@@ -222,16 +235,23 @@ class Reporter:
         ("duckdb", with --debug) or a storage action it would run."""
         self.plan.append({"step": self.current_step, "kind": kind, "text": text})
 
-    def finish(self, error: str | None = None) -> None:
-        """The command is over, whatever its outcome."""
+    def finish(self, error: str | None = None, interrupted: bool = False) -> None:
+        """The command is over, whatever its outcome; `interrupted`: by Ctrl-C or SIGTERM."""
+        self.interrupted = interrupted
+        now = time.monotonic()
         for record in [q for q in self.queries if q.state == QueryState.WAITING]:
             self.queries.remove(record)  # never sent: the run stopped first
             record.state, record.reason = QueryState.SKIPPED, "not started: the run stopped first"
             self.skips.append(record)
+        for record in [q for q in self.queries if q.result is None] if interrupted else []:
+            # still in flight: the engine stopped it on the way out (a signal may also land
+            # between a query's start and its result being recorded)
+            stopped = QueryResult(record.template, record.subject, QueryState.INTERRUPTED)
+            self.query_finished(record, dataclasses.replace(stopped, seconds=now - record.started))
         for step in self.steps:
             if step.status == StepStatus.RUNNING:
-                step.status = StepStatus.FAILED
-                step.seconds = time.monotonic() - step.started
+                step.status = StepStatus.INTERRUPTED if interrupted else StepStatus.FAILED
+                step.seconds = now - step.started
 
     # -- summaries --------------------------------------------------------------------------------
 
@@ -253,7 +273,7 @@ class Reporter:
                 continue
             queries = [q for q in self.queries if q.step == step.step]
             skips = [q for q in self.skips if q.step == step.step]
-            files = {o.subject: o for o in self.outputs if o.step == step.step}
+            files = [o for o in self.outputs if o.step == step.step]
             units = sorted(queries + skips, key=lambda q: q.started)
             if self.athena:
                 out += [self._query_line(step, q) for q in units]
@@ -262,28 +282,27 @@ class Reporter:
                 subjects = list(dict.fromkeys(q.subject or q.template for q in units))
                 for subject in subjects:
                     group = [q for q in units if (q.subject or q.template) == subject]
-                    output = files.pop(subject, None)
+                    output = next((o for o in files if o.subject == subject), None)
+                    files = [o for o in files if o is not output]
                     out.append(self._group_line(step.step, step.detail, subject, group, output))
-            for subject, output in files.items():
-                out.append(Line(step.step, subject, "OK", None, output.rows, ""))
+            for o in files:
+                done = "PLANNED" if self.dry_run else "OK"
+                out.append(Line(step.step, o.subject, done, o.seconds, o.rows, ""))
             if not queries and not skips and not [o for o in self.outputs if o.step == step.step]:
-                status = {
-                    StepStatus.SUCCEEDED: "OK",
-                    StepStatus.FAILED: "FAILED",
-                    StepStatus.PLANNED: "PLANNED",
-                }.get(step.status, "RUNNING")
-                out.append(Line(step.step, step.detail, status, step.seconds, None, step.outcome))
+                status = "OK" if step.status == StepStatus.SUCCEEDED else step.status.upper()
+                seconds = None if self.dry_run else step.seconds
+                out.append(Line(step.step, step.detail, status, seconds, None, step.outcome))
             elif step.outcome and out and out[-1].step == step.step and not out[-1].details:
                 out[-1] = dataclasses.replace(out[-1], details=step.outcome)
             mine = [i for i, line in enumerate(out) if line.step == step.step]
             if (
-                step.status == StepStatus.FAILED
+                step.status in (StepStatus.FAILED, StepStatus.INTERRUPTED)
                 and mine
                 and all(out[i].status in ("OK", "SKIPPED") for i in mine)
             ):
-                # its queries went well, and then the step failed (a value not in the data):
-                # its last line says so, never OK
-                out[mine[-1]] = dataclasses.replace(out[mine[-1]], status="FAILED")
+                # its queries went well, and then the step failed (a value not in the data)
+                # or was stopped: its last line says so, never OK
+                out[mine[-1]] = dataclasses.replace(out[mine[-1]], status=step.status.upper())
             out += self._check_lines(step.step)
         return out
 
@@ -303,13 +322,13 @@ class Reporter:
         return lines
 
     def _query_line(self, step: StepRecord, q: QueryRecord) -> Line:
-        if q.state == QueryState.SKIPPED:
-            return Line(step.step, q.subject, "SKIPPED", None, None, q.reason)
+        if q.state == QueryState.SKIPPED or q.refused:
+            return Line(step.step, q.subject, STATUS.get(q.state, q.state), None, None, q.reason)
         r = q.result
         details = ""
         if q.query_id:
-            details = q.query_id[:8]  # the whole id is in the log and --json
-            if r and r.statement_type != "DDL":
+            details = f"{_label(q)} {q.query_id[:8]}"  # the whole id is in the log and --json
+            if r:
                 details += f" {human_bytes(r.bytes_scanned)} ${r.cost_usd:.4f}"
             if r and r.queued_seconds >= 1:
                 details += f" queued {r.queued_seconds:.0f}s"
@@ -318,7 +337,7 @@ class Reporter:
         rows = r.row_count if r else None
         return Line(
             step.step,
-            q.subject or step.detail,
+            q.subject,  # none: the step's as a whole (list_genres)
             "RETRIED" if q.retried else STATUS.get(q.state, q.state),
             r.seconds if r else None,
             rows,
@@ -341,6 +360,11 @@ class Reporter:
             rows = output.rows if output.rows is not None else rows
         if states == [QueryState.SKIPPED]:
             return Line(step, subject, "SKIPPED", None, None, group[0].reason)
+        refused = next((q for q in group if q.refused), None)
+        if refused:
+            return Line(step, subject or detail, "FAILED", None, None, refused.reason)
+        if state == QueryState.PLANNED:
+            return Line(step, subject or detail, "PLANNED", None, rows, "")
         return Line(step, subject or detail, STATUS.get(state, state), seconds, rows, "")
 
     def totals(self) -> dict:
@@ -372,9 +396,10 @@ class Reporter:
             parts.append(f"{len(planned)} planned statements and actions; nothing was changed")
         else:
             retried = f" ({t['retried']} resubmitted)" if t["retried"] else ""
+            stopped = sum(q.state == QueryState.INTERRUPTED for q in self.queries)
             parts.append(
                 f"{t['queries']} quer{'ies' if t['queries'] != 1 else 'y'}{retried}, "
-                f"{t['failed']} failed"
+                f"{t['failed']} failed" + (f", {stopped} interrupted" if stopped else "")
             )
             checked = [f for _, f in self.findings]
             if checked:
@@ -393,7 +418,15 @@ class Reporter:
             parts.append(
                 f"{human_bytes(t['bytes_scanned'])} scanned{predicted}, est. ${t['cost_usd']:.4f}"
             )
-        head = "Dry run" if self.dry_run else "Failed after" if error else "Done in"
+        head = (
+            "Dry run"
+            if self.dry_run
+            else "Interrupted after"
+            if self.interrupted
+            else "Failed after"
+            if error
+            else "Done in"
+        )
         if not self.dry_run:
             head += f" {t['seconds']:.1f} s"
         return f"{head}: {', '.join(parts)}"
@@ -403,7 +436,9 @@ class Reporter:
         return {
             "schema_version": SCHEMA_VERSION,
             "command": command,
-            "status": "succeeded" if exit_code == 0 else "failed",
+            "status": (
+                "succeeded" if exit_code == 0 else "interrupted" if self.interrupted else "failed"
+            ),
             "exit_code": exit_code,
             "error": error,
             "dry_run": self.dry_run,
@@ -474,6 +509,13 @@ def _row_text(row: tuple) -> str:
 def _subject(record: QueryRecord) -> str:
     """What a query is for, where its template does not say it already."""
     return "" if record.subject == record.template else record.subject
+
+
+def _label(record: QueryRecord) -> str:
+    """What a query did, beside what it was for (its subject): `drop` and `create` for elt's
+    own DDL (`create_movies_table`), else its template (the model a CTAS builds, `audit`)."""
+    own = re.fullmatch(r"(create)_(?:database|\w+_table)|(drop)_(?:table|old)", record.template)
+    return (own.group(1) or own.group(2)) if own else record.template
 
 
 def _query_text(record: QueryRecord) -> str:
