@@ -222,7 +222,7 @@ def cmp_handwritten(lake: Path, n: int) -> list[dict]:
         n,
     )
     name = "elt re-run (raw files unchanged) vs the same DuckDB COPY"
-    return [fresh, pair_row("1b", name, sa, sb, 0.5, check=same_rows(final, out)), checked]
+    return [fresh, pair_row("1b", name, sa, sb, 0.15, check=same_rows(final, out)), checked]
 
 
 def cmp_pandas(lake: Path, n: int) -> list[dict]:
@@ -244,7 +244,7 @@ def cmp_genres(lake: Path, n: int) -> list[dict]:
         lambda i: elt_run(lake, ["Sci-Fi"], LOGS / f"3-elt-1genre-{i}.log"),
         n,
     )
-    return [pair_row("3", "elt run, 4 genres vs 1 genre (fresh lake)", sa, sb, 1.1)]
+    return [pair_row("3", "elt run, 4 genres vs 1 genre (fresh lake)", sa, sb, 1.05)]
 
 
 NEW_GENRES = ["Comedy", "Drama", "Action", "Thriller", "Romance", "Adventure", "Crime", "Horror"]
@@ -265,7 +265,7 @@ def cmp_new_genre(lake: Path, n: int) -> list[dict]:
     )
     final = lake / "movielens" / genres[-1].lower() / f"{genres[-1].lower()}-movies.csv"
     name = "elt run adding a genre never built (raw files unchanged) vs the DuckDB COPY"
-    return [pair_row("7", name, sa, sb, 0.2, check=same_rows(final, out))]
+    return [pair_row("7", name, sa, sb, 0.15, check=same_rows(final, out))]
 
 
 def cmp_athena_scans(lake: Path) -> list[dict]:
