@@ -164,6 +164,7 @@ def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[
         results = run(statements)
     except MalformedRows as exc:
         found = _malformed(job, statements) or [(exc.file, 1, "")]
+        found = sorted(found + job.engine.rejected_rows(), key=lambda fnw: (-fnw[1], fnw[0]))
         raise StepFailed(
             exc.step,
             f"{_describe_malformed(found)}; fix the file, or give --skip-bad-rows to skip and "

@@ -134,6 +134,26 @@ def test_a_value_that_is_neither_of_its_type_nor_missing_is_malformed(elt, weath
     assert (lake / "weather" / "stations.csv").read_text() == STATIONS
 
 
+def test_bad_rows_of_several_kinds_in_one_file_are_counted_together(elt, weather):
+    """A short and a long row (which DuckDB's reader sets aside) and a value neither of its
+    type nor missing (which the SQL refuses), in one file: one error of the step, counting
+    all three, not the reader's two under the name of elt's counting query."""
+    job, lake = weather
+    bad = lake / "weather" / "readings" / "c.csv"
+    bad.write_text(
+        "station,day,temp,rain\nBergen,2024-01-03\nBergen,2024-01-04,1.0,2,9\n"
+        "Bergen,2024-01-05,four,1\n"
+    )
+    result = elt("--queries", job, "--lake", lake, "run")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        f"Error: stations failed: 3 malformed row(s) in the raw data: 2 in {bad} (line 2: 2 "
+        f"fields where the table has 4 ('Bergen,2024-01-03')), 1 in {bad} (column temp: "
+        "'four' is neither of type DOUBLE nor a missing value); fix the file, or give "
+        "--skip-bad-rows to skip and count them"
+    )
+
+
 def test_without_missing_an_na_is_a_malformed_row(elt, weather):
     """Without `missing`, Athena's behaviour: NA is not a DOUBLE."""
     job, lake = weather

@@ -102,5 +102,10 @@ class Engine(ABC):
         """The functions the job calls that this engine cannot run (`file: name()` each)."""
         return []
 
+    def rejected_rows(self) -> list[tuple[str, int, str]]:
+        """Malformed rows its own reader set aside while a query failed on others (file, rows,
+        what is wrong with the first), told once: counted with those, in one error."""
+        return []
+
     def close(self) -> None:
         """Release connections; stop whatever still runs."""

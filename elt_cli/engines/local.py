@@ -50,6 +50,8 @@ class LocalEngine(Engine):
         self._duckdb_error = duckdb.Error
         self._attached: set[str] = set()
         self._files_checked: set[tuple[str, str]] = set()
+        self._rejected: list[tuple[str, int, str]] = []  # see rejected_rows
+        self._counting = False
 
     # -- catalog -------------------------------------------------------------------------------
 
@@ -287,6 +289,10 @@ class LocalEngine(Engine):
             result = run(statement)
             self._check_rejects(statement.template)
         except BaseException as exc:
+            if isinstance(exc, MalformedRows):
+                # a row the SQL refused: the next queries count them (steps._malformed), and
+                # the rows the reader sets aside meanwhile are counted with them, not refused
+                self._rejected, self._counting = self._rejects(statement.template), True
             # DuckDB turns the exception our signal handler raised into its own RuntimeError
             interrupted = signals.received()
             if interrupted is None and isinstance(exc, (KeyboardInterrupt, Terminated)):
@@ -303,31 +309,49 @@ class LocalEngine(Engine):
         self.reporter.query_finished(record, result)
         return result
 
+    def rejected_rows(self) -> list[tuple[str, int, str]]:
+        rejected, self._rejected, self._counting = self._rejected, [], False
+        return rejected
+
     def _check_rejects(self, label: str) -> None:
         """Rows the query's CSV scans could not read: refused, or skipped and counted."""
+        found = self._rejects(label)
+        if self._counting:
+            self._rejected += found
+        elif found:
+            file, _, what = found[0]
+            self._malformed(label, sum(n for _, n, _ in found), f"{file} {what}")
+
+    def _rejects(self, label: str) -> list[tuple[str, int, str]]:
+        """The rows the CSV scans since the last look set aside, not told before: (file, rows,
+        the first one's line and what is wrong with it), per file."""
         try:
             rejected = self.con.execute(
                 "SELECT DISTINCT s.file_path, e.line, e.error_type, e.column_name, e.csv_line, "
-                "e.scan_id, e.error_message FROM reject_errors e JOIN reject_scans s "
-                "ON e.scan_id = s.scan_id AND e.file_id = s.file_id WHERE e.scan_id > ? "
-                "ORDER BY s.file_path, e.line",
+                "e.scan_id, e.error_message, e.column_idx FROM reject_errors e JOIN reject_scans "
+                "s ON e.scan_id = s.scan_id AND e.file_id = s.file_id WHERE e.scan_id > ? "
+                # a short line has an error per missing column: the first counts its fields
+                "ORDER BY s.file_path, e.line, e.column_idx",
                 [self._rejects_seen],
             ).fetchall()
         except self._duckdb_error:  # no CSV scan yet: no reject tables either
-            return
+            return []
         if not rejected:
-            return
+            return []
         self._rejects_seen = max(row[5] for row in rejected)
         # Several queries may read one file (the genre list, the build): each bad row is
         # told once.
         rejected = [r for r in rejected if (r[0], r[1]) not in self._rejects_told]
-        if not rejected:
-            return
         rows = sorted({(path, line) for path, line, *_ in rejected})
         self._rejects_told.update(rows)
-        path, line, error, column, text, _, message = rejected[0]
-        where = f"{path} line {line}{_what_is_wrong(error, column, message)} ({text!r})"
-        self._malformed(label, len(rows), where)
+        found = []
+        for file in dict.fromkeys(r[0] for r in rejected):
+            path, line, error, column, text, _, message, _ = next(
+                r for r in rejected if r[0] == file
+            )
+            what = f"line {line}{_what_is_wrong(error, column, message)} ({text!r})"
+            found.append((file, sum(1 for p, _ in rows if p == file), what))
+        return found
 
     def _malformed(self, label: str, count: int, where: str) -> None:
         if self.skip_bad_rows:
