@@ -408,7 +408,6 @@ class Elt:
         import json
 
         from elt_cli.memo import validation_digest
-        from elt_cli.validate import check_job
 
         record = self.settings.layout.state_dir() + "validated.json"
         passed = validation_digest(self.spec, self.settings, job.skip_bad_rows)
@@ -418,6 +417,8 @@ class Elt:
             known = []  # a damaged record: checked again, and written anew
         if isinstance(known, list) and passed in known:
             return None
+        from elt_cli.validate import check_job  # sqlglot: only when it checks
+
         self._validate(job, check_job)
         if not self.dry_run:  # the last few, so runs with other settings keep theirs
             kept = [d for d in known if isinstance(d, str)][-7:] if isinstance(known, list) else []

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from elt_cli.athena_sql import ddl_name, dml_name
 from elt_cli.errors import TemplateError
+from elt_cli.lazy import LazyModule
 from elt_cli.templates import identifier, location_literal, sql_string
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+else:
+    exp = LazyModule("sqlglot.expressions")
 
 # A last column elt adds to every raw table: OpenCSVSerDe (like LazySimpleSerDe) silently drops
 # the fields of a row beyond the declared columns, so one more column catches the first of them.

@@ -169,3 +169,33 @@ def test_a_memo_folder_elt_may_not_write_only_means_nothing_is_kept(tmp_path):
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
     assert (lake / FINAL).exists()
+
+
+def test_a_rerun_with_nothing_changed_does_not_load_sqlglot(tmp_path):
+    """sqlglot takes longer to import than DuckDB: a re-run that the memo, validated.json and
+    builds.json answer never imports it (nor does `elt check` of an unchanged job)."""
+    import os
+    import subprocess
+    import sys
+
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    env = {**os.environ, "ELT_CACHE_DIR": str(tmp_path / "memo")}
+    probe = (
+        "import sys\nfrom elt_cli.cli import main\nsys.argv[0] = 'elt'\ntry:\n    main()\n"
+        "except SystemExit as end:\n    assert end.code == 0, end.code\n"
+        "print('sqlglot' in sys.modules)"
+    )
+    for args in (["check"], ["--lake", str(lake), "run", "--genre", "Sci-Fi"]):
+        first, again = (
+            subprocess.run(
+                [sys.executable, "-c", probe, *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+            )  # fmt: skip
+            for _ in range(2)
+        )
+        assert first.returncode == 0 and again.returncode == 0, again.stderr
+        assert first.stdout.splitlines()[-1] == "True"  # it did parse, the first time
+        assert again.stdout.splitlines()[-1] == "False", args

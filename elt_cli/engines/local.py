@@ -14,16 +14,23 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from elt_cli import csvform, signals
 from elt_cli.athena_sql import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
-from elt_cli.engines import rawfiles, twin
+from elt_cli.engines import rawfiles
 from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import MalformedRows, QueryFailed, StepFailed, TemplateError, Terminated
+from elt_cli.lazy import LazyModule
 from elt_cli.sql import EXTRA_COLUMN, parse
 from elt_cli.statements import QueryState
 from elt_cli.storage.local import LocalStorage
 from elt_cli.templates import quoted_name, sql_string
+
+if TYPE_CHECKING:
+    from elt_cli.engines import twin
+else:
+    twin = LazyModule("elt_cli.engines.twin")  # sqlglot: only once a statement is translated
 
 # DuckDB reads this field as NULL, and no field is it: every field of a raw file is a value
 # (an empty one in a STRING column is '' on Athena, and in a number column not a number).
@@ -46,7 +53,7 @@ class LocalEngine(Engine):
         self._rejects_seen = 0  # DuckDB numbers its CSV scans; rejects of older scans are told
         self._rejects_told: set[tuple[str, int]] = set()
         self.con = duckdb.connect()
-        twin.install(self.con)
+        self._macros = False  # twin.install, before the first statement that may call them
         self._duckdb_error = duckdb.Error
         self._attached: set[str] = set()
         self._files_checked: set[tuple[str, str]] = set()
@@ -81,10 +88,16 @@ class LocalEngine(Engine):
         except ValueError:
             return str(path) + "/"
 
+    def _install_macros(self) -> None:
+        if not self._macros:
+            twin.install(self.con)
+            self._macros = True
+
     def _attach(self, database: str) -> None:
         """Create the DuckDB schema and one view per catalog table, once per process."""
         if database in self._attached:
             return
+        self._install_macros()  # a view's SQL may call them
         catalog = self._catalog(database)
         self.con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
         # Tables first: a DuckDB view is bound to what it reads when it is created.
@@ -194,6 +207,7 @@ class LocalEngine(Engine):
         format_datetime, ...): `file: name()` each. They run on Athena only."""
         from sqlglot import exp
 
+        self._install_macros()
         known = _duckdb_functions(self.con) | set(twin.FUNCTIONS)
         found = []
         for label, sql in statements().items():
@@ -485,6 +499,7 @@ class LocalEngine(Engine):
     def twin(self, tree, pretty: bool = False) -> twin.Translation:
         """A query as DuckDB SQL that computes what Athena computes (see twin.py), with the
         databases it reads attached."""
+        self._install_macros()
         schema: dict = {}
         for table in _tables(tree):
             if table.db and table.db not in schema and self.database_exists(table.db):
