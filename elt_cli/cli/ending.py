@@ -138,15 +138,12 @@ def for_terminal(text: str) -> str:
     if not sys.stderr.isatty():
         return text
     import shutil
+    import textwrap
 
+    glued = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\0"), text)  # no break
     width = shutil.get_terminal_size().columns - 1
-    lines = [""]
-    for word in re.findall(r"\S*`[^`]*`\S*|\S+", text):
-        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
-            lines.append(word)
-        else:
-            lines[-1] = f"{lines[-1]} {word}".lstrip()
-    return "\n".join(lines)
+    wrapped = textwrap.fill(glued, width, break_long_words=False, break_on_hyphens=False)
+    return wrapped.replace("\0", " ")
 
 
 def _global_option_misplaced(
