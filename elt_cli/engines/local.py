@@ -9,6 +9,7 @@ writes Parquet under its external_location. A small JSON catalog in the lake
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -45,20 +46,30 @@ class LocalEngine(Engine):
         return cls(Path(settings.lake), skip_bad_rows)
 
     def __init__(self, lake: Path, skip_bad_rows: bool = False):
-        import duckdb
-
         super().__init__()
         self.lake = lake
         self.skip_bad_rows = skip_bad_rows
         self._rejects_seen = 0  # DuckDB numbers its CSV scans; rejects of older scans are told
         self._rejects_told: set[tuple[str, int]] = set()
-        self.con = duckdb.connect()
         self._macros = False  # twin.install, before the first statement that may call them
-        self._duckdb_error = duckdb.Error
         self._attached: set[str] = set()
         self._files_checked: set[tuple[str, str]] = set()
         self._rejected: list[tuple[str, int, str]] = []  # see rejected_rows
         self._counting = False
+
+    @functools.cached_property
+    def con(self):
+        """The DuckDB connection, made on first use: a run that the lake's state answers
+        (nothing changed) never imports DuckDB."""
+        import duckdb
+
+        return duckdb.connect()
+
+    @property
+    def _duckdb_error(self) -> type[Exception]:
+        import duckdb
+
+        return duckdb.Error
 
     # -- catalog -------------------------------------------------------------------------------
 
@@ -339,6 +350,8 @@ class LocalEngine(Engine):
     def _rejects(self, label: str) -> list[tuple[str, int, str]]:
         """The rows the CSV scans since the last look set aside, not told before: (file, rows,
         the first one's line and what is wrong with it), per file."""
+        if "con" not in self.__dict__:  # nothing read yet
+            return []
         try:
             rejected = self.con.execute(
                 "SELECT DISTINCT s.file_path, e.line, e.error_type, e.column_name, e.csv_line, "
@@ -492,7 +505,8 @@ class LocalEngine(Engine):
         return QueryResult(label, statement.subject, row_count=rows)
 
     def close(self) -> None:
-        self.con.close()
+        if "con" in self.__dict__:
+            self.con.close()
 
     # -- statements ----------------------------------------------------------------------------
 
