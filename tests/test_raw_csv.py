@@ -265,6 +265,23 @@ def test_a_line_break_inside_a_quoted_field_is_refused(elt, tmp_path):
     assert not (lake / FINAL).exists()
 
 
+def test_a_quoted_line_break_is_told_before_the_failure_it_causes(elt, tmp_path):
+    """The look at the raw files runs while the query does (in a thread); what it finds is the
+    cause, so it is told rather than what DuckDB's reader made of the row: a quoted movie id
+    holding a line break is a mistyped field there, and a split row on Athena."""
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    extra = lake / "movielens/ratings/extra.csv"
+    extra.write_text('userId,movieId,rating,timestamp\n1,"9\n1",4.0,1700000000\n')
+    result = elt("--lake", lake, "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 1
+    assert last_line(result) == (
+        f"Error: movie_ratings failed: {extra} line 2: a quoted field holds a line break, "
+        "which Athena's OpenCSVSerDe does not support (it splits the row there): remove "
+        "the line break from the file (1 in all)"
+    )
+    assert not (lake / FINAL).exists()
+
+
 def test_the_local_engine_leaves_the_row_guard_to_its_csv_reader(elt, tmp_path, s3_lake):
     """DuckDB's reader refuses a short, long or mistyped row itself, naming file and line, so
     the local engine's SQL has no per-row guard (it cost a second at 25 million ratings); the

@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import json
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,6 +132,10 @@ class LocalEngine(Engine):
             )
         self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS {sql}')
 
+    def reader_sql(self, database: str, table: str) -> str:
+        """The DuckDB table function that reads a raw table's files (bench/ times it)."""
+        return self._source(self._catalog(database)["tables"][table])
+
     def _source(self, entry: dict) -> str:
         """The DuckDB table function that reads a catalog table's files."""
         location = self._abs(entry["location"])
@@ -246,25 +251,24 @@ class LocalEngine(Engine):
             for key, columns in self._raw_columns(statement).items():
                 readers.setdefault(key, []).append(columns)
         shared = {key: set().union(*uses) for key, uses in readers.items() if len(uses) > 1}
-        for statement in statements if shared else []:
-            self._check_files(statement)
         try:
-            for (database, table), columns in shared.items():
-                self._attach(database)
-                entry = self._catalog(database)["tables"][table]
-                names = [quoted_name(n) for n, _ in entry["columns"] if n.lower() in columns]
-                if "$path" in columns:
-                    names.append('filename AS "$path"')
-                memory = f'"__shared_{database}_{table}"'
-                self.con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {memory} AS SELECT "
-                    f"{', '.join(names)} FROM {self._source(entry)}"
-                )
-                self._check_rejects(statements[0].template)
-                self.con.execute(
-                    f'CREATE OR REPLACE VIEW "{database}"."{table}" AS '
-                    f"SELECT *, NULL::VARCHAR AS {EXTRA_COLUMN} FROM {memory}"
-                )
+            with self._looking(statements if shared else []):
+                for (database, table), columns in shared.items():
+                    self._attach(database)
+                    entry = self._catalog(database)["tables"][table]
+                    names = [quoted_name(n) for n, _ in entry["columns"] if n.lower() in columns]
+                    if "$path" in columns:
+                        names.append('filename AS "$path"')
+                    memory = f'"__shared_{database}_{table}"'
+                    self.con.execute(
+                        f"CREATE OR REPLACE TEMP TABLE {memory} AS SELECT "
+                        f"{', '.join(names)} FROM {self._source(entry)}"
+                    )
+                    self._check_rejects(statements[0].template)
+                    self.con.execute(
+                        f'CREATE OR REPLACE VIEW "{database}"."{table}" AS '
+                        f"SELECT *, NULL::VARCHAR AS {EXTRA_COLUMN} FROM {memory}"
+                    )
             yield
         finally:
             for database, table in shared:
@@ -310,9 +314,9 @@ class LocalEngine(Engine):
         record = self.reporter.query_started(statement)
         started = time.monotonic()
         try:
-            self._check_files(statement)
-            result = run(statement)
-            self._check_rejects(statement.template)
+            with self._looking([statement]):
+                result = run(statement)
+                self._check_rejects(statement.template)
         except BaseException as exc:
             if isinstance(exc, MalformedRows):
                 # a row the SQL refused: the next queries count them (steps._malformed), and
@@ -390,30 +394,69 @@ class LocalEngine(Engine):
             "fix the file, or give --skip-bad-rows to skip and count them",
         )
 
-    def _check_files(self, statement: Statement) -> None:
-        """The raw files a statement reads, as Athena's OpenCSVSerDe reads them: a blank line
-        is a row of NULLs there (a malformed row), which DuckDB would skip; a line break
-        inside a quoted field splits the row there, which DuckDB would keep whole (rawfiles.py).
-        Each file is looked at once a command, before the first query that reads it."""
+    @contextmanager
+    def _looking(self, statements: list[Statement]):
+        """Run the body (the statements' queries) while a thread looks at the raw files they
+        read, as Athena's OpenCSVSerDe reads them (rawfiles.py): a blank line is a row of
+        NULLs there (a malformed row), which DuckDB would skip; a line break inside a quoted
+        field splits the row there, which DuckDB would keep whole. The look is Python reading
+        bytes and a query runs in DuckDB's own threads, so where a core is free the look adds
+        no time. What it finds is told first, before anything the body raised: it is the
+        cause. Each file is looked at once a command."""
+        wanted = [w for statement in statements for w in self._to_look_at(statement)]
+        if not wanted:
+            yield
+            return
+        from concurrent.futures import ThreadPoolExecutor  # 30 ms: not for a re-run
+
+        stop = threading.Event()
+
+        def look() -> list[tuple[str, dict, dict[str, rawfiles.Lines] | rawfiles.Unreadable]]:
+            found: list = []
+            for label, database, entry, files in wanted:
+                try:
+                    found.append((label, entry, self._lines_of(database, files, entry, stop)))
+                except rawfiles.Unreadable as exc:
+                    found.append((label, entry, exc))
+            return found
+
+        with ThreadPoolExecutor(1, thread_name_prefix="elt-look") as pool:
+            looked = pool.submit(look)
+            try:
+                yield
+            except Exception:
+                self._tell(looked.result())
+                raise
+            except BaseException:  # Ctrl-C, SIGTERM: the look stops at its next chunk
+                stop.set()
+                raise
+            self._tell(looked.result())
+
+    def _to_look_at(self, statement: Statement) -> list[tuple[str, str, dict, list[str]]]:
+        """(label, database, catalog entry, files) of the quoted CSV tables a statement reads
+        whose files this command has not looked at yet."""
+        wanted = []
         for table in statement.reads:
             database = self._database_of(statement)
             if (database, table) in self._files_checked or not database:
                 continue
             self._files_checked.add((database, table))
             entry = self._catalog(database)["tables"].get(table)
-            if not entry or entry["kind"] != "csv" or not entry["quote"]:
-                continue
-            location = str(self._abs(entry["location"]))
-            files = LocalStorage().list_files(location)
-            try:
-                found = self._lines_of(database, files, entry["quote"])
-            except rawfiles.Unreadable as exc:
-                raise StepFailed(statement.template, str(exc)) from exc
+            if entry and entry["kind"] == "csv" and entry["quote"]:
+                files = LocalStorage().list_files(str(self._abs(entry["location"])))
+                wanted.append((statement.template, database, entry, files))
+        return wanted
+
+    def _tell(self, looked) -> None:
+        """What the look found: refused, or (blank lines, with --skip-bad-rows) counted."""
+        for label, entry, found in looked:
+            if isinstance(found, rawfiles.Unreadable):
+                raise StepFailed(label, str(found)) from found
             broken = [(f, n) for f, lines in found.items() for n in lines.broken]
             if broken:
                 path, line = broken[0]
                 raise StepFailed(
-                    statement.template,
+                    label,
                     f"{path} line {line}: a quoted field holds a line break, which Athena's "
                     "OpenCSVSerDe does not support (it splits the row there): remove the "
                     f"line break{'s' if len(broken) > 1 else ''} from the file "
@@ -424,12 +467,14 @@ class LocalEngine(Engine):
             if blank:
                 path, line = blank[0]
                 self._malformed(
-                    statement.template,
+                    label,
                     len(blank),
                     f"{path} line {line}: a blank line (Athena reads it as a row of NULLs)",
                 )
 
-    def _lines_of(self, database: str, files: list[str], quote: str) -> dict[str, rawfiles.Lines]:
+    def _lines_of(
+        self, database: str, files: list[str], entry: dict, stop: threading.Event
+    ) -> dict[str, rawfiles.Lines]:
         """rawfiles.check, for the files not known to be clean: a file found clean is kept in
         clean-files.json by path, size, modification time and inode, so an unchanged file is
         read once in its life, not once a command (a lost update only costs a second look)."""
@@ -440,7 +485,7 @@ class LocalEngine(Engine):
             memo = {}
         stats = {f: os.stat(f) for f in files}
         key = {f: [s.st_size, s.st_mtime_ns, s.st_ino] for f, s in stats.items()}
-        found = rawfiles.check([f for f in files if memo.get(f) != key[f]], quote)
+        found = rawfiles.check([f for f in files if memo.get(f) != key[f]], entry["quote"], stop)
         clean = {f: key[f] for f, lines in found.items() if not lines.blank and not lines.broken}
         if clean and not self.read_only and any(memo.get(f) != k for f, k in clean.items()):
             known = {f: k for f, k in memo.items() if isinstance(k, list) and os.path.exists(f)}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import threading
 from dataclasses import dataclass, field
 
 CHUNK = 64 * 1024 * 1024
@@ -30,14 +31,24 @@ class Lines:
     broken: list[int] = field(default_factory=list)  # lines that end inside a quoted field
 
 
-def scan(path: str, quote: str) -> Lines:
-    """The blank lines and the lines ending inside quotes of one file (gzip or not)."""
-    if _clean(path, quote):
+class Stopped(Exception):
+    """The look was told to stop (the command was interrupted)."""
+
+
+def scan(path: str, quote: str, stop: threading.Event | None = None) -> Lines:
+    """The blank lines and the lines ending inside quotes of one file (gzip or not). `stop`
+    set, it raises Stopped before its next chunk."""
+    if _clean(path, quote, stop):
         return Lines()
-    return _scan_lines(path, quote)
+    return _scan_lines(path, quote, stop)
 
 
-def _clean(path: str, quote: str) -> bool:
+def _stopped(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped
+
+
+def _clean(path: str, quote: str, stop: threading.Event | None = None) -> bool:
     """True for a file without a quote character or a blank line, found by C-speed searches
     over its bytes without splitting lines: most large raw files (numbers and codes). Any other
     file is read line by line."""
@@ -47,6 +58,7 @@ def _clean(path: str, quote: str) -> bool:
     start = 0  # the bytes before it are the rest of a line cut at the end of the last chunk
     with _open(path) as f:
         while True:
+            _stopped(stop)
             read = f.readinto(memoryview(buffer)[start:])
             end = start + read
             cut = end if not read else buffer.rfind(b"\n", 0, end) + 1  # [0, cut): whole lines
@@ -68,12 +80,13 @@ def _open(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb", buffering=0)
 
 
-def _scan_lines(path: str, quote: str) -> Lines:
+def _scan_lines(path: str, quote: str, stop: threading.Event | None = None) -> Lines:
     found = Lines()
     q = quote.encode("utf-8")
     line, inside, rest = 1, False, b""
     with _open(path) as f:
         while True:
+            _stopped(stop)
             chunk = f.read(CHUNK)
             data = rest + chunk
             if not chunk:
@@ -116,14 +129,14 @@ class Unreadable(Exception):
         super().__init__(f"{path}: {reason}")
 
 
-def check(files: list[str], quote: str) -> dict[str, Lines]:
+def check(files: list[str], quote: str, stop: threading.Event | None = None) -> dict[str, Lines]:
     """Every file's blank and broken lines."""
     import zlib
 
     found = {}
     for path in files:
         try:
-            found[path] = scan(path, quote)
+            found[path] = scan(path, quote, stop)
         except (OSError, EOFError, zlib.error) as exc:
             kind = "GZIP file" if path.endswith(".gz") else "file"
             raise Unreadable(path, f"not a readable {kind} ({exc})") from exc
