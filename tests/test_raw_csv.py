@@ -425,3 +425,38 @@ def test_select_star_of_a_raw_table_gives_its_declared_columns(elt, weather):
     assert (lake / "weather" / "stations.csv").read_text().splitlines()[0] == (
         "station,day,temp,rain"
     )
+
+
+def test_ctrl_c_while_the_look_goes_on_stops_it_at_once(elt, awkward_lake, monkeypatch):
+    """The look at the raw files runs in a thread beside the query: Ctrl-C, in the query or
+    after it while the look still reads a large file, stops the look at its next chunk instead
+    of waiting for the whole file."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from elt_cli.engines import rawfiles
+    from elt_cli.engines.local import LocalEngine
+    from elt_cli.statements import Statement
+
+    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    (awkward_lake / "_elt/movielens_elt/clean-files.json").unlink()  # look at them again
+    told = []
+
+    def slow_look(files, quote, stop):  # a large file: ten seconds, unless stopped
+        told.append(stop.wait(10))
+        raise rawfiles.Stopped
+
+    monkeypatch.setattr(rawfiles, "check", slow_look)
+    engine = LocalEngine(awkward_lake)
+    statement = Statement("count", "SELECT count(*) FROM movielens_elt.ratings", reads=("ratings",))
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            engine.query(statement)
+    finally:
+        engine.close()
+    assert time.monotonic() - started < 5
+    assert told == [True]

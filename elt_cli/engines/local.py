@@ -423,14 +423,14 @@ class LocalEngine(Engine):
         with ThreadPoolExecutor(1, thread_name_prefix="elt-look") as pool:
             looked = pool.submit(look)
             try:
-                yield
-            except Exception:
+                try:
+                    yield
+                except Exception:
+                    self._tell(looked.result())
+                    raise
                 self._tell(looked.result())
-                raise
-            except BaseException:  # Ctrl-C, SIGTERM: the look stops at its next chunk
-                stop.set()
-                raise
-            self._tell(looked.result())
+            finally:
+                stop.set()  # Ctrl-C or SIGTERM, in the query or waiting: stop at its next chunk
 
     def _to_look_at(self, statement: Statement) -> list[tuple[str, str, dict, list[str]]]:
         """(label, database, catalog entry, files) of the quoted CSV tables a statement reads
