@@ -197,6 +197,21 @@ def test_a_wrong_missing_is_refused_naming_its_line(elt, weather, value, message
     assert last_line(result) == f"Error: {toml}:7: {message}"
 
 
+def test_missing_on_a_column_elt_cannot_convert_from_text_is_refused_naming_its_line(elt, weather):
+    job, _ = weather
+    (job / "readings.sql").write_text(
+        (job / "readings.sql").read_text().replace("day STRING", "day DATE")
+    )
+    toml = job / "job.toml"
+    toml.write_text(toml.read_text().replace('["NA", ""]', '{ day = ["NA"] }', 1))
+    result = elt("--queries", job, "check")
+    assert result.exit_code == 2
+    assert last_line(result) == (
+        f"Error: {toml}:7: missing values need a column elt can convert from text (STRING, "
+        "BOOLEAN, INT, BIGINT, DOUBLE); day is DATE: declare it STRING and convert it in the model"
+    )
+
+
 def test_missing_values_on_athena_compute_what_the_local_engine_does(elt, aws, weather, tmp_path):
     """Athena is sent a table whose columns with markers are STRING, and every read converts
     them: the SQL moto received, run on DuckDB, gives the local engine's rows."""
