@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from elt_cli import audit, sql
-from elt_cli.engines.base import Engine, QueryResult, Statement
+from elt_cli.engines.base import BadRows, Engine, QueryResult, Statement
 from elt_cli.errors import BadInput, ChecksFailed, EltError, MalformedRows, StepFailed
 from elt_cli.journal import Builds, Journal, Listings, digest
 from elt_cli.plan import Build, Output, Plan
@@ -157,14 +157,16 @@ def _source_key(name: str) -> str:
 
 def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[QueryResult]:
     """Run statements that read raw tables (with their rows if asked). One that met a
-    malformed row (see sql.resolve) fails with how many there are and where; with
-    --skip-bad-rows, what was skipped is counted and told."""
+    malformed row (see sql.resolve) fails with how many there are and where, counted with the
+    rows the engine's own reader set aside (Engine.counting_rejects); with --skip-bad-rows,
+    what was skipped is counted and told."""
     run = job.engine.query_many if rows else job.engine.execute_many
     try:
         results = run(statements)
     except MalformedRows as exc:
-        found = _malformed(job, statements) or [(exc.file, 1, "")]
-        found = sorted(found + job.engine.rejected_rows(), key=lambda fnw: (-fnw[1], fnw[0]))
+        with job.engine.counting_rejects() as rejected:
+            found = _malformed(job, statements) or [BadRows(exc.file, 1, "")]
+        found = sorted(found + rejected, key=lambda bad: (-bad.rows, bad.file))
         raise StepFailed(
             exc.step,
             f"{_describe_malformed(found)}; fix the file, or give --skip-bad-rows to skip and "
@@ -178,7 +180,7 @@ def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[
     return results
 
 
-def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int, str]]:
+def _malformed(job: Job, statements: list[Statement]) -> list[BadRows]:
     """(file, malformed rows, what is wrong with one) of the raw tables the statements read,
     most first; [] in a dry run. On Athena this is one more scan of those tables."""
     reads = sorted({t for st in statements for t in st.reads})
@@ -188,11 +190,11 @@ def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int, st
             for t in reads
         ]
     )
-    found = [(str(f), int(n), str(why)) for result in counts for f, n, why in result.rows or []]
-    return sorted(found, key=lambda fnw: (-fnw[1], fnw[0]))
+    found = [BadRows(str(f), int(n), str(why)) for r in counts for f, n, why in r.rows or []]
+    return sorted(found, key=lambda bad: (-bad.rows, bad.file))
 
 
-def _describe_malformed(found: list[tuple[str, int, str]]) -> str:
+def _describe_malformed(found: list[BadRows]) -> str:
     """`3 malformed row(s) in the raw data: 2 in s3://.../bad.csv (column rating is missing,
     empty or not a DOUBLE), 1 in ...`: Athena knows no line numbers, only files."""
     total = sum(n for _, n, _ in found)

@@ -21,6 +21,7 @@ from support.data import (
 )
 from support.processes import replay_on_duckdb
 
+from elt_cli.errors import StepFailed
 from elt_cli.templates import packaged_queries
 
 # -- 9. an empty field ----------------------------------------------------------------------------
@@ -151,6 +152,39 @@ def test_bad_rows_of_several_kinds_in_one_file_are_counted_together(elt, weather
         f"fields where the table has 4 ('Bergen,2024-01-03')), 1 in {bad} (column temp: "
         "'four' is neither of type DOUBLE nor a missing value); fix the file, or give "
         "--skip-bad-rows to skip and count them"
+    )
+
+
+def test_the_local_engine_counts_its_readers_rejects_only_when_asked(elt, weather):
+    """Engine.counting_rejects, the seam steps.read_raw counts with: within it the rows
+    DuckDB's reader sets aside are given to the caller, not refused; without it they are
+    refused, naming the first."""
+    from elt_cli.engines.base import BadRows, Statement
+    from elt_cli.engines.local import LocalEngine
+
+    job, lake = weather
+    bad = lake / "weather" / "readings" / "c.csv"
+    bad.write_text("station,day,temp,rain\nBergen,2024-01-03\nBergen,2024-01-04,1.0,2\n")
+    for step in ("ensure-db", "create-tables"):
+        assert elt("--queries", job, "--lake", lake, step).exit_code == 0
+    count = Statement("count", "SELECT count(*) FROM weather_elt.readings", reads=("readings",))
+    engine = LocalEngine(lake)
+    try:
+        with engine.counting_rejects() as rejected:
+            assert engine.query(count).rows == [(5,)]
+        short = "line 2: 2 fields where the table has 4 ('Bergen,2024-01-03')"
+        assert rejected == [BadRows(str(bad), 1, short)]
+    finally:
+        engine.close()
+    engine = LocalEngine(lake)
+    try:
+        with pytest.raises(StepFailed) as refused:
+            engine.query(count)
+    finally:
+        engine.close()
+    assert str(refused.value) == (
+        f"count failed: 1 malformed row(s) in the raw data, first {bad} {short}; fix the file, "
+        "or give --skip-bad-rows to skip and count them"
     )
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from elt_cli import csvform, signals
 from elt_cli.athena_sql import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
 from elt_cli.engines import rawfiles
-from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
+from elt_cli.engines.base import BadRows, Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import MalformedRows, QueryFailed, StepFailed, TemplateError, Terminated
 from elt_cli.lazy import LazyModule
 from elt_cli.sql import EXTRA_COLUMN, parse
@@ -39,6 +40,7 @@ NO_NULL_FIELD = "\u0001elt: no field is NULL\u0001"
 
 class LocalEngine(Engine):
     name = "local"
+    _counted: list[BadRows] | None = None  # within counting_rejects: the reader's rejects
 
     @classmethod
     def open(cls, settings, skip_bad_rows: bool = False) -> LocalEngine:
@@ -303,10 +305,6 @@ class LocalEngine(Engine):
             result = run(statement)
             self._check_rejects(statement.template)
         except BaseException as exc:
-            if isinstance(exc, MalformedRows):
-                # a row the SQL refused: the next queries count them (steps._malformed), and
-                # the rows the reader sets aside meanwhile are counted with them, not refused
-                self._rejected, self._counting = self._rejects(statement.template), True
             # DuckDB turns the exception our signal handler raised into its own RuntimeError
             interrupted = signals.received()
             if interrupted is None and isinstance(exc, (KeyboardInterrupt, Terminated)):
@@ -323,20 +321,26 @@ class LocalEngine(Engine):
         self.reporter.query_finished(record, result)
         return result
 
-    def rejected_rows(self) -> list[tuple[str, int, str]]:
-        rejected, self._rejected, self._counting = self._rejected, [], False
-        return rejected
+    @contextmanager
+    def counting_rejects(self) -> Iterator[list[BadRows]]:
+        # a query that failed on a row the SQL refused left its reader's rejects unread
+        self._counted = counted = self._rejects()
+        try:
+            yield counted
+        finally:
+            self._counted = None
 
     def _check_rejects(self, label: str) -> None:
-        """Rows the query's CSV scans could not read: refused, or skipped and counted."""
-        found = self._rejects(label)
-        if self._counting:
-            self._rejected += found
+        """Rows the query's CSV scans could not read: counted (counting_rejects), else refused,
+        or skipped and told."""
+        found = self._rejects()
+        if self._counted is not None:
+            self._counted += found
         elif found:
             file, _, what = found[0]
             self._malformed(label, sum(n for _, n, _ in found), f"{file} {what}")
 
-    def _rejects(self, label: str) -> list[tuple[str, int, str]]:
+    def _rejects(self) -> list[BadRows]:
         """The rows the CSV scans since the last look set aside, not told before: (file, rows,
         the first one's line and what is wrong with it), per file."""
         try:
@@ -364,7 +368,7 @@ class LocalEngine(Engine):
                 r for r in rejected if r[0] == file
             )
             what = f"line {line}{_what_is_wrong(error, column, message)} ({text!r})"
-            found.append((file, sum(1 for p, _ in rows if p == file), what))
+            found.append(BadRows(file, sum(1 for p, _ in rows if p == file), what))
         return found
 
     def _malformed(self, label: str, count: int, where: str) -> None:
