@@ -17,12 +17,14 @@ __all__ = ["BadRows", "Engine", "QueryResult", "Statement", "TableInfo"]
 
 
 class BadRows(NamedTuple):
-    """Malformed rows of one raw file: how many, and what is wrong with the first (`line 2: 2
-    fields where the table has 4 (...)` where its line is known)."""
+    """Malformed rows of one raw file: how many, what is wrong with the first (`line 2: 2
+    fields where the table has 4 (...)`) and its line, where the reader knows it (Athena's
+    SQL knows the file only: 0)."""
 
     file: str
     rows: int
     what: str
+    line: int = 0
 
 
 class Engine(ABC):
@@ -116,10 +118,11 @@ class Engine(ABC):
     @contextmanager
     def counting_rejects(self) -> Iterator[list[BadRows]]:
         """Within it, the malformed rows the engine's own reader sets aside (DuckDB's CSV
-        rejects) are neither refused nor told but added to the list it gives, those of a query
-        that failed just before among them: the steps count them with the rows the SQL
-        refused, in one error. Athena's reader sets none aside (use.null.for.invalid.data: the
-        SQL's guard sees every row), so the list stays empty."""
+        rejects, a blank line) are neither refused nor told but added to the list it gives,
+        those of a query that failed just before among them: the steps count them with the
+        rows the SQL refused, in one error or note. Athena's reader sets none aside
+        (use.null.for.invalid.data: the SQL's guard sees every row), so the list stays
+        empty."""
         yield []
 
     def close(self) -> None:

@@ -251,7 +251,7 @@ class LocalEngine(Engine):
                     f"CREATE OR REPLACE TEMP TABLE {memory} AS SELECT "
                     f"{', '.join(names)} FROM {self._source(entry)}"
                 )
-                self._check_rejects(statements[0].template)
+                self._set_aside(statements[0].template, self._rejects())
                 self.con.execute(
                     f'CREATE OR REPLACE VIEW "{database}"."{table}" AS '
                     f"SELECT *, NULL::VARCHAR AS {EXTRA_COLUMN} FROM {memory}"
@@ -303,7 +303,7 @@ class LocalEngine(Engine):
         try:
             self._check_files(statement)
             result = run(statement)
-            self._check_rejects(statement.template)
+            self._set_aside(statement.template, self._rejects())
         except BaseException as exc:
             # DuckDB turns the exception our signal handler raised into its own RuntimeError
             interrupted = signals.received()
@@ -330,15 +330,14 @@ class LocalEngine(Engine):
         finally:
             self._counted = None
 
-    def _check_rejects(self, label: str) -> None:
-        """Rows the query's CSV scans could not read: counted (counting_rejects), else refused,
-        or skipped and told."""
-        found = self._rejects()
+    def _set_aside(self, label: str, found: list[BadRows]) -> None:
+        """Rows the reader could not read: counted (counting_rejects), else refused, or
+        skipped and told."""
         if self._counted is not None:
             self._counted += found
         elif found:
-            file, _, what = found[0]
-            self._malformed(label, sum(n for _, n, _ in found), f"{file} {what}")
+            first = found[0]
+            self._malformed(label, sum(bad.rows for bad in found), f"{first.file} {first.what}")
 
     def _rejects(self) -> list[BadRows]:
         """The rows the CSV scans since the last look set aside, not told before: (file, rows,
@@ -368,7 +367,7 @@ class LocalEngine(Engine):
                 r for r in rejected if r[0] == file
             )
             what = f"line {line}{_what_is_wrong(error, column, message)} ({text!r})"
-            found.append(BadRows(file, sum(1 for p, _ in rows if p == file), what))
+            found.append(BadRows(file, sum(1 for p, _ in rows if p == file), what, line))
         return found
 
     def _malformed(self, label: str, count: int, where: str) -> None:
@@ -411,14 +410,13 @@ class LocalEngine(Engine):
                     f"({len(broken)} in all)",
                 )
             header = int(entry["header"])  # Athena skips these lines, blank or not
-            blank = [(f, n) for f, lines in found.items() for n in lines.blank if n > header]
-            if blank:
-                path, line = blank[0]
-                self._malformed(
-                    statement.template,
-                    len(blank),
-                    f"{path} line {line}: a blank line (Athena reads it as a row of NULLs)",
-                )
+            set_aside = []
+            for path, lines in found.items():
+                blank = [n for n in lines.blank if n > header]
+                if blank:
+                    what = f"line {blank[0]}: a blank line (Athena reads it as a row of NULLs)"
+                    set_aside.append(BadRows(path, len(blank), what, blank[0]))
+            self._set_aside(statement.template, set_aside)
 
     def _lines_of(self, database: str, files: list[str], quote: str) -> dict[str, rawfiles.Lines]:
         """rawfiles.check, for the files not known to be clean: a file found clean is kept in
