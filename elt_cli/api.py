@@ -156,7 +156,7 @@ class Elt:
         if parameter not in self.spec.parameters:
             known = ", ".join(self.spec.parameters) or "none"
             raise BadInput(f"the job has no parameter {parameter!r} (it has: {known})")
-        with self._job(lock=False, raw=True, skip_bad_rows=skip_bad_rows) as job:
+        with self._job(listing=True, raw=True, skip_bad_rows=skip_bad_rows) as job:
             found = steps.list_values(job, parameter) or []
         return self._result("values", found)
 
@@ -320,7 +320,7 @@ class Elt:
     def _job(
         self,
         *,
-        lock: bool = True,
+        listing: bool = False,
         raw: bool = False,
         skip_bad_rows: bool = False,
         journal: bool = False,
@@ -329,7 +329,9 @@ class Elt:
         builds: bool = False,
     ) -> Iterator[Job]:
         """What a step needs: the plan, the engine, the storage (deleting only what elt owns),
-        the lake's lock and (for `run`) its run record, after the job is checked. A step that
+        the lake's lock and (for `run`) its run record, after the job is checked. A `listing`
+        (`values`) changes nothing: it takes no lock, and the reporter knows its answer is a
+        table of its own (Reporter.listing: no table of steps beside it). A step that
         reads raw data (`raw`) finds it before anything changes; one that `builds` checks the
         sources as the job says (audit.check_sources) before any query. The engine is closed and the
         lock released on every way out, signals included."""
@@ -339,6 +341,7 @@ class Elt:
         from elt_cli.storage import open_storage
 
         settings, reporter = self.settings, self.reporter
+        reporter.listing = listing
         if settings.engine == "local" and not Path(settings.lake).is_dir():
             raise BadInput(
                 f"lake folder {settings.lake} does not exist: give the right --lake, or write "
@@ -346,7 +349,7 @@ class Elt:
             )
         plan = Plan(self.spec, settings, values or {}, skip_bad_rows)
         engine = open_engine(settings, skip_bad_rows)
-        engine.read_only = not lock or self.dry_run
+        engine.read_only = listing or self.dry_run
         layout = plan.layout
 
         def may_delete(uri: str) -> bool:
@@ -381,7 +384,7 @@ class Elt:
                 passed = check_sources(job, storage)
                 if passed:
                     reporter.note(f"sources checked: {'; '.join(passed)}")
-            if lock:
+            if not listing:
                 job.hold_lock()
             if journal:
                 from elt_cli.journal import Journal

@@ -8,7 +8,8 @@ models as `${database}.<name>`; the order they are built in follows from what th
 
 Everything is checked when the job is loaded, before anything runs: an unknown key, a missing
 file, an undeclared placeholder or parameter, an unknown table, a cycle is an error naming the
-file and the line.
+file and the line. Loading is two halves: read_job reads and checks job.toml (and reads the SQL
+files it names, parsing none), load_job then checks the SQL and orders the models.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class Source:
     max_age: float | None = None
     header: bool = False
     min_rows: int | None = None
+    missing_at: str = ""  # job.toml:<line> of `missing`, for messages
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,13 @@ class JobSpec:
 
 def load_job(folder: Path) -> JobSpec:
     """Read and check a job folder; every error names its file and line."""
+    return _resolve(read_job(folder))
+
+
+def read_job(folder: Path) -> JobSpec:
+    """job.toml read and checked, with the text of the SQL files it names: what the job
+    declares, its models in job.toml's order and its SQL not parsed (load_job checks that).
+    Enough for `elt --help`, which must answer for a job whose SQL is broken."""
     path = folder / JOB_FILE
     if not folder.is_dir():
         raise TemplateError(f"job folder {folder} does not exist")
@@ -242,13 +251,14 @@ def load_job(folder: Path) -> JobSpec:
         location = table.get("location", f"{{source_prefix}}/{name}/")
         _check_pattern(toml, "sources", i, "location", location, set())
         file = sql_file("sources", i, "sql", required("sources", i, table, "sql"))
-        missing = _missing(toml, i, name, file, table["missing"]) if "missing" in table else ()
+        missing = _missing(toml, i, table["missing"]) if "missing" in table else ()
+        missing_at = f"{path}:{toml.line('sources', i, 'missing')}" if missing else ""
         max_age = _duration(toml, i, table["max_age"]) if "max_age" in table else None
         if not isinstance(table.get("header", False), bool):
             raise toml.error("sources", i, "header", "header must be true or false")
         min_rows = _count(toml, "sources", i, table, "min_rows")
         sources[name] = Source(
-            name, file, location, missing, max_age, table.get("header", False), min_rows
+            name, file, location, missing, max_age, table.get("header", False), min_rows, missing_at
         )
     if not sources:
         raise toml.error("", 0, None, "a job needs at least one [[sources]] table")
@@ -326,7 +336,7 @@ def load_job(folder: Path) -> JobSpec:
     if sample.get("folder") and not (folder / sample["folder"]).is_dir():
         raise toml.error("sample", 0, "folder", f"no folder {sample['folder']} in {folder}")
 
-    spec = JobSpec(
+    return JobSpec(
         folder,
         str(data.get("name", folder.name)),
         str(data.get("description", "")),
@@ -338,7 +348,6 @@ def load_job(folder: Path) -> JobSpec:
         {k: str(v) for k, v in sample.items()},
         checks,
     )
-    return _resolve(spec)
 
 
 def _duration(toml, index: int, value) -> float:
@@ -419,11 +428,14 @@ def _check(toml, index: int, table: dict, models: dict, sources: dict, sql_file)
 
 
 def _resolve(spec: JobSpec) -> JobSpec:
-    """Check every file's placeholders and tables; order the models by what they read."""
+    """Check every file's placeholders and tables, and the columns of each source's missing
+    markers; order the models by what they read."""
     from dataclasses import replace
 
     from elt_cli.memo import remembered
 
+    for source in spec.sources.values():
+        _check_missing(source)
     found = remembered("job", (repr(spec),), lambda: _tables_of(spec))
     models = [replace(m, reads=tuple(found["models"][m.name])) for m in spec.models]
     parameters = {
@@ -479,11 +491,10 @@ def _tables_of(spec: JobSpec) -> dict:
     return {"models": reads, "parameters": parameters}
 
 
-def _missing(toml, index: int, name: str, file: SqlFile, value) -> tuple:
+def _missing(toml, index: int, value) -> tuple:
     """A source's `missing`: a list of the fields that read as NULL in every column
-    (`["NA", ""]`), or a table of them per column (`{ rating = ["NA"] }`)."""
-    from elt_cli import sql
-    from elt_cli.templates import render
+    (`["NA", ""]`), or a table of them per column (`{ rating = ["NA"] }`); its columns are
+    checked against the source's with its SQL (_check_missing)."""
 
     def markers(given, where: str) -> tuple[str, ...]:
         if not isinstance(given, list) or not given or not all(isinstance(m, str) for m in given):
@@ -493,30 +504,38 @@ def _missing(toml, index: int, name: str, file: SqlFile, value) -> tuple:
             )  # fmt: skip
         return tuple(dict.fromkeys(given))
 
-    values = {"database": "elt_db", "table": name, "location": "s3://elt-check/files/"}
-    columns = {
-        c.name.lower(): c for c in sql.raw_columns(str(file.path), render(file.text, values))
-    }
     if isinstance(value, dict):
-        pairs = [(str(c).lower(), markers(m, f".{c}")) for c, m in value.items()]
-    else:
-        pairs = [("", markers(value, ""))]
-    for column, _ in pairs:
+        return tuple((str(c).lower(), markers(m, f".{c}")) for c, m in value.items())
+    return (("", markers(value, "")),)
+
+
+def _check_missing(source: Source) -> None:
+    """The columns a source's missing markers name are its own, each one elt can convert from
+    text; an error names `missing` in job.toml."""
+    from elt_cli import sql
+    from elt_cli.templates import render
+
+    if not source.missing:
+        return
+    values = {"database": "elt_db", "table": source.name, "location": "s3://elt-check/files/"}
+    ddl = render(source.file.text, values)
+    columns = {c.name.lower(): c for c in sql.raw_columns(str(source.file.path), ddl)}
+    for column, _ in source.missing:
         if column and column not in columns:
-            raise toml.error(
-                "sources", index, "missing", _unknown("column", column, columns, f" of {name}")
+            raise TemplateError(
+                f"{source.missing_at}: " + _unknown("column", column, columns, f" of {source.name}")
             )
-    marked = columns.values() if pairs[0][0] == "" else [columns[c] for c, _ in pairs]
+    marked = (
+        columns.values() if source.missing[0][0] == "" else [columns[c] for c, _ in source.missing]
+    )
     for raw in marked:
         kind = raw.type.upper().split("(")[0]
         if not raw.is_text and kind not in sql.TEXT_FORMS:
-            raise toml.error(
-                "sources", index, "missing",
-                f"missing values need a column elt can convert from text (STRING, BOOLEAN, "
-                f"INT, BIGINT, DOUBLE); {raw.name} is {raw.type}: declare it STRING and "
-                "convert it in the model",
-            )  # fmt: skip
-    return tuple(pairs)
+            raise TemplateError(
+                f"{source.missing_at}: missing values need a column elt can convert from text "
+                f"(STRING, BOOLEAN, INT, BIGINT, DOUBLE); {raw.name} is {raw.type}: declare it "
+                "STRING and convert it in the model"
+            )
 
 
 def _ordered(models: list[Model]) -> list[Model]:

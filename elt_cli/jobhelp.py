@@ -2,47 +2,50 @@
 job.toml fills (`{args}`: `--genre Sci-Fi` for MovieLens, `--country Germany` for the web
 shop), so `elt --queries examples/webshop run --help` shows that job's options and examples.
 
-It reads job.toml alone (tomllib), for `elt --help` answers at once, before any SQL is read; a
-job it cannot read fills what it can (`elt check` says what is wrong).
+It reads job.toml alone (job.read_job: the SQL is not parsed), for `elt --help` answers at once
+and for a job whose SQL is broken; a job.toml with an error gets the general words (`elt check`
+says what is wrong).
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 from elt_cli.errors import TemplateError
-from elt_cli.job import JOB_FILE, Parameter, read_text
+from elt_cli.job import read_job
 
 
 def fields(folder: Path) -> dict[str, str]:
     """What a docstring's `{fields}` become for the job in `folder`."""
     try:
-        data = tomllib.loads(read_text(folder / JOB_FILE))
-    except (OSError, TemplateError, tomllib.TOMLDecodeError):
-        data = {}
-    parameters = [p for p in data.get("parameters", []) if isinstance(p, dict) and "name" in p]
-    options = {p["name"]: Parameter(p["name"], "", "", False, None).option for p in parameters}
-    examples = [f"{options[p['name']]} {p['example']}" for p in parameters if "example" in p]
-    models = [m for m in data.get("models", []) if isinstance(m, dict) and "name" in m]
+        spec = read_job(folder)
+    except (OSError, TemplateError):
+        return {
+            "job": folder.name,
+            "description": "",
+            "args": "",
+            "parameter": "NAME",
+            "parameters": "",
+            "sources": "none",
+            "models": "none",
+            "finals": "none",
+        }
     return {
-        "job": str(data.get("name", folder.name)),
-        "description": str(data.get("description", "")).rstrip("."),
-        "args": " ".join(examples),
-        "parameter": next(iter(options), "NAME"),
-        "parameters": ", ".join(options),
-        "sources": ", ".join(str(s.get("name")) for s in data.get("sources", [])) or "none",
+        "job": spec.name,
+        "description": spec.description.rstrip("."),
+        "args": " ".join(f"{p.option} {p.example}" for p in spec.parameters.values() if p.example),
+        "parameter": next(iter(spec.parameters), "NAME"),
+        "parameters": ", ".join(spec.parameters),
+        "sources": ", ".join(spec.sources) or "none",
         "models": ", ".join(
-            m["name"] + (f" (one table per {m['per']})" if m.get("per") else "") for m in models
+            m.name + (f" (one table per {m.per})" if m.per else "") for m in spec.models
         )
         or "none",
-        "finals": ", ".join(f"<lake>/{e.get('path', '')}" for e in data.get("exports", []))
-        or "none",
+        "finals": ", ".join(f"<lake>/{e.path}" for e in spec.exports) or "none",
     }
 
 
-def render(text: str, folder: Path) -> str:
+def render(text: str, found: dict[str, str]) -> str:
     """The docstring with its fields filled."""
-    found = fields(folder)
     return re.sub(r"{(\w+)}", lambda m: found.get(m.group(1), m.group(0)), text)

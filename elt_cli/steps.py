@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from elt_cli import audit, sql
-from elt_cli.engines.base import Engine, QueryResult, Statement
+from elt_cli.engines.base import BadRows, Engine, QueryResult, Statement
 from elt_cli.errors import BadInput, ChecksFailed, EltError, MalformedRows, StepFailed
 from elt_cli.journal import Builds, Journal, Listings, digest
 from elt_cli.plan import Build, Output, Plan
@@ -158,27 +158,32 @@ def _source_key(name: str) -> str:
 def read_raw(job: Job, statements: list[Statement], rows: bool = False) -> list[QueryResult]:
     """Run statements that read raw tables (with their rows if asked). One that met a
     malformed row (see sql.resolve) fails with how many there are and where; with
-    --skip-bad-rows, what was skipped is counted and told."""
+    --skip-bad-rows, what was skipped is counted and told in one note. Either way the rows the
+    SQL refused are counted with those the engine's own reader set aside
+    (Engine.counting_rejects)."""
     run = job.engine.query_many if rows else job.engine.execute_many
+    if job.skip_bad_rows:
+        with job.engine.counting_rejects() as rejected:
+            results = run(statements)
+            refused = _malformed(job, statements) if any(st.reads for st in statements) else []
+        if rejected or refused:
+            job.reporter.note(f"{statements[0].template}: skipped {_skipped(refused, rejected)}")
+        return results
     try:
-        results = run(statements)
+        return run(statements)
     except MalformedRows as exc:
-        found = _malformed(job, statements) or [(exc.file, 1, "")]
-        found = sorted(found + job.engine.rejected_rows(), key=lambda fnw: (-fnw[1], fnw[0]))
+        with job.engine.counting_rejects() as rejected:
+            found = _malformed(job, statements) or [BadRows(exc.file, 1, "")]
+        found = sorted(found + rejected, key=lambda bad: (-bad.rows, bad.file))
         raise StepFailed(
             exc.step,
             f"{_describe_malformed(found)}; fix the file, or give --skip-bad-rows to skip and "
             "count them",
             exc.query_id,
         ) from exc
-    if job.skip_bad_rows and any(st.reads for st in statements):
-        found = _malformed(job, statements)
-        if found:
-            job.reporter.note(f"{statements[0].template}: skipped {_describe_malformed(found)}")
-    return results
 
 
-def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int, str]]:
+def _malformed(job: Job, statements: list[Statement]) -> list[BadRows]:
     """(file, malformed rows, what is wrong with one) of the raw tables the statements read,
     most first; [] in a dry run. On Athena this is one more scan of those tables."""
     reads = sorted({t for st in statements for t in st.reads})
@@ -188,17 +193,29 @@ def _malformed(job: Job, statements: list[Statement]) -> list[tuple[str, int, st
             for t in reads
         ]
     )
-    found = [(str(f), int(n), str(why)) for result in counts for f, n, why in result.rows or []]
-    return sorted(found, key=lambda fnw: (-fnw[1], fnw[0]))
+    found = [BadRows(str(f), int(n), str(why)) for r in counts for f, n, why in r.rows or []]
+    return sorted(found, key=lambda bad: (-bad.rows, bad.file))
 
 
-def _describe_malformed(found: list[tuple[str, int, str]]) -> str:
+def _describe_malformed(found: list[BadRows]) -> str:
     """`3 malformed row(s) in the raw data: 2 in s3://.../bad.csv (column rating is missing,
     empty or not a DOUBLE), 1 in ...`: Athena knows no line numbers, only files."""
-    total = sum(n for _, n, _ in found)
-    files = ", ".join(f"{n} in {f}" + (f" ({why})" if why else "") for f, n, why in found[:3])
+    total = sum(bad.rows for bad in found)
+    files = ", ".join(
+        f"{bad.rows} in {bad.file}" + (f" ({bad.what})" if bad.what else "") for bad in found[:3]
+    )
     more = f" and {len(found) - 3} more file(s)" if len(found) > 3 else ""
     return f"{total} malformed row(s) in the raw data: {files}{more}"
+
+
+def _skipped(refused: list[BadRows], rejected: list[BadRows]) -> str:
+    """What --skip-bad-rows skipped: the total, and the first row the reader set aside, by
+    file and line (the SQL knows no lines); else the rows the SQL refused, per file."""
+    if not rejected:
+        return _describe_malformed(refused)
+    first = min(rejected, key=lambda bad: (bad.file, bad.line))
+    total = sum(bad.rows for bad in refused + rejected)
+    return f"{total} malformed row(s), first {first.file} {first.what}"
 
 
 def values_in_data(job: Job, parameter: str, subject: str = "") -> list[tuple[str, int]] | None:

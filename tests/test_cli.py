@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -297,6 +298,29 @@ def test_the_help_is_in_the_words_of_the_job_in_use(elt):
     movielens = elt("--help").stdout
     assert "    elt run --genre Sci-Fi\n" in movielens
     assert "  genres " in movielens.split("Commands:", 1)[1]
+
+
+def test_the_help_of_a_job_whose_sql_is_broken_reads_job_toml_alone(tmp_path):
+    """The help is read from job.toml (job.read_job), in a fresh process: a model that does
+    not parse and a source with missing markers (whose columns are the SQL's to check) leave
+    it whole, and no SQL is parsed for it."""
+    job = tmp_path / "shop"
+    shutil.copytree(WEBSHOP, job)
+    (job / "customer_totals.sql").write_text("SELEC broken FROM\n")
+    toml = job / "job.toml"
+    toml.write_text(toml.read_text().replace('"orders.sql"', '"orders.sql"\nmissing = ["NA"]'))
+    code = (
+        "import sys\n"
+        "from elt_cli.cli import main\n"
+        f"sys.argv = ['elt', '--queries', {str(job)!r}, '--help']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    print('exit', exit.code)\n"
+        "print('sqlglot' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.splitlines()[-2:] == ["exit 0", "False"], done.stderr
+    assert "    elt run --country Germany\n" in done.stdout
+    assert "This one is webshop: Each country's customers" in " ".join(done.stdout.split())
+    assert "  genres " not in done.stdout.split("Commands:", 1)[1]
 
 
 @pytest.mark.parametrize("job", ["movielens", "webshop"])

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 
+import pytest
 from support import FINAL, last_line
 from support.data import snapshot
 from support.processes import elt_in_terminal, elt_process
@@ -520,10 +521,14 @@ def test_the_sample_data_summary_has_each_file_with_its_rows_and_time(elt, tmp_p
     assert all(re.fullmatch(r"\d+\.\ds", r[3]) for r in rows)
 
 
-def test_a_listing_draws_no_step_table(elt, awkward_lake):
-    """#21 item 10: `elt genres` answers with its table of genres, not a table of steps."""
-    assert elt("--lake", awkward_lake, "run", "--genre", "Sci-Fi").exit_code == 0
-    result = elt("--lake", awkward_lake, "--progress", "genres")
+@pytest.mark.parametrize("listing", [["genres"], ["values", "genre"]])
+def test_a_listing_draws_no_step_table(elt, awkward_lake, listing):
+    """#21 item 10: `elt genres` (and `elt values genre`, the same listing: api.Elt.values)
+    answers with its table of genres, not a table of steps; another command has its table."""
+    result = elt("--lake", awkward_lake, "--progress", "run", "--genre", "Sci-Fi")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("step ")
+    result = elt("--lake", awkward_lake, "--progress", *listing)
     assert result.exit_code == 0, result.output
     assert "step " not in result.stderr and "genres " not in result.stderr
     # the genres the run's listing gave from the same movie_ratings: no query

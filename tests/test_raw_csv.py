@@ -21,6 +21,7 @@ from support.data import (
 )
 from support.processes import replay_on_duckdb
 
+from elt_cli.errors import StepFailed
 from elt_cli.templates import packaged_queries
 
 # -- 9. an empty field ----------------------------------------------------------------------------
@@ -154,6 +155,67 @@ def test_bad_rows_of_several_kinds_in_one_file_are_counted_together(elt, weather
     )
 
 
+def test_skipped_rows_of_several_kinds_are_told_in_one_note_with_their_total(elt, weather):
+    """With --skip-bad-rows, a mistyped number in a column without markers (which DuckDB's
+    reader sets aside), a blank line (elt's reader) and a field neither of its type nor
+    missing in a column with markers (which the SQL refuses), in two files: one note for the
+    query, with the total and the first bad row's file and line, as for one kind."""
+    job, lake = weather
+    toml = job / "job.toml"
+    toml.write_text(toml.read_text().replace('["NA", ""]', '{ rain = ["NA", ""] }', 1))
+    readings = lake / "weather" / "readings"
+    shutil.rmtree(readings)
+    readings.mkdir()
+    a, b = readings / "a.csv", readings / "b.csv"
+    a.write_text(
+        "station,day,temp,rain\nOslo,2024-01-01,-3.5,NA\nOslo,2024-01-02,oops,2\n"
+        "Bergen,2024-01-01,4.0,lots\nBergen,2024-01-02,5.5,10\n\n"
+    )
+    b.write_text("station,day,temp,rain\nBergen,2024-01-03,1.0,x\n")
+    result = elt("--queries", job, "--lake", lake, "--json", "run", "--skip-bad-rows")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["notes"] == [
+        f"stations: skipped 4 malformed row(s), first {a} line 3, column temp: 'oops' is not "
+        "a DOUBLE ('Oslo,2024-01-02,oops,2')"
+    ]
+    assert (lake / "weather" / "stations.csv").read_text() == (
+        "station,days,measured,avg_temp,rain\nBergen,1,1,5.5,10\nOslo,1,1,-3.5,\n"
+    )
+
+
+def test_the_local_engine_counts_its_readers_rejects_only_when_asked(elt, weather):
+    """Engine.counting_rejects, the seam steps.read_raw counts with: within it the rows
+    DuckDB's reader sets aside are given to the caller, not refused; without it they are
+    refused, naming the first."""
+    from elt_cli.engines.base import BadRows, Statement
+    from elt_cli.engines.local import LocalEngine
+
+    job, lake = weather
+    bad = lake / "weather" / "readings" / "c.csv"
+    bad.write_text("station,day,temp,rain\nBergen,2024-01-03\nBergen,2024-01-04,1.0,2\n")
+    for step in ("ensure-db", "create-tables"):
+        assert elt("--queries", job, "--lake", lake, step).exit_code == 0
+    count = Statement("count", "SELECT count(*) FROM weather_elt.readings", reads=("readings",))
+    engine = LocalEngine(lake)
+    try:
+        with engine.counting_rejects() as rejected:
+            assert engine.query(count).rows == [(5,)]
+        short = "line 2: 2 fields where the table has 4 ('Bergen,2024-01-03')"
+        assert rejected == [BadRows(str(bad), 1, short, 2)]
+    finally:
+        engine.close()
+    engine = LocalEngine(lake)
+    try:
+        with pytest.raises(StepFailed) as refused:
+            engine.query(count)
+    finally:
+        engine.close()
+    assert str(refused.value) == (
+        f"count failed: 1 malformed row(s) in the raw data, first {bad} {short}; fix the file, "
+        "or give --skip-bad-rows to skip and count them"
+    )
+
+
 def test_without_missing_an_na_is_a_malformed_row(elt, weather):
     """Without `missing`, Athena's behaviour: NA is not a DOUBLE."""
     job, lake = weather
@@ -195,6 +257,21 @@ def test_a_wrong_missing_is_refused_naming_its_line(elt, weather, value, message
     result = elt("--queries", job, "check")
     assert result.exit_code == 2
     assert last_line(result) == f"Error: {toml}:7: {message}"
+
+
+def test_missing_on_a_column_elt_cannot_convert_from_text_is_refused_naming_its_line(elt, weather):
+    job, _ = weather
+    (job / "readings.sql").write_text(
+        (job / "readings.sql").read_text().replace("day STRING", "day DATE")
+    )
+    toml = job / "job.toml"
+    toml.write_text(toml.read_text().replace('["NA", ""]', '{ day = ["NA"] }', 1))
+    result = elt("--queries", job, "check")
+    assert result.exit_code == 2
+    assert last_line(result) == (
+        f"Error: {toml}:7: missing values need a column elt can convert from text (STRING, "
+        "BOOLEAN, INT, BIGINT, DOUBLE); day is DATE: declare it STRING and convert it in the model"
+    )
 
 
 def test_missing_values_on_athena_compute_what_the_local_engine_does(elt, aws, weather, tmp_path):

@@ -88,19 +88,14 @@ def make_reporter(
     command: str | None, progress: bool | None, as_json: bool, dry_run: bool, root: str
 ) -> Reporter:
     """Rich at a terminal, plain timestamped lines otherwise (cron, Airflow, pipes); none at
-    all for a command that shows only its answer, and no step table for a listing's."""
+    all for a command that shows only its answer."""
     if command in (None, "config", "check", "test"):
         progress = False
     elif progress is None:
         progress = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
     if not progress:
         return PlainReporter(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
-    return RichReporter(
-        dry_run=dry_run,
-        root=root,
-        show_plan=dry_run and not as_json,
-        show_steps=command not in ("values", "genres"),
-    )
+    return RichReporter(dry_run=dry_run, root=root, show_plan=dry_run and not as_json)
 
 
 def case_lines(outcomes: list[dict]) -> list[str]:

@@ -79,12 +79,11 @@ class EltGroup(click.Group):
         `genres` only for a job with a genre parameter."""
         from elt_cli.templates import packaged_queries
 
-        folder = folder or packaged_queries()
+        found = jobhelp.fields(folder or packaged_queries())
         for name, command in [("", self), *self.commands.items()]:
             template = self.help_templates.setdefault(name, command.help or "")
-            command.help = jobhelp.render(template, folder)
-        parameters = jobhelp.fields(folder)["parameters"].split(", ")
-        self.commands["genres"].hidden = "genre" not in parameters
+            command.help = jobhelp.render(template, found)
+        self.commands["genres"].hidden = "genre" not in found["parameters"].split(", ")
 
     def invoke(self, ctx: click.Context) -> Any:
         error: BaseException | None = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NamedTuple
 
 from elt_cli.report import Reporter
 from elt_cli.statements import QueryResult, Statement, TableInfo
@@ -11,7 +13,18 @@ from elt_cli.statements import QueryResult, Statement, TableInfo
 if TYPE_CHECKING:
     from elt_cli.journal import Journal
 
-__all__ = ["Engine", "QueryResult", "Statement", "TableInfo"]
+__all__ = ["BadRows", "Engine", "QueryResult", "Statement", "TableInfo"]
+
+
+class BadRows(NamedTuple):
+    """Malformed rows of one raw file: how many, what is wrong with the first (`line 2: 2
+    fields where the table has 4 (...)`) and its line, where the reader knows it (Athena's
+    SQL knows the file only: 0)."""
+
+    file: str
+    rows: int
+    what: str
+    line: int = 0
 
 
 class Engine(ABC):
@@ -102,10 +115,15 @@ class Engine(ABC):
         """The functions the job calls that this engine cannot run (`file: name()` each)."""
         return []
 
-    def rejected_rows(self) -> list[tuple[str, int, str]]:
-        """Malformed rows its own reader set aside while a query failed on others (file, rows,
-        what is wrong with the first), told once: counted with those, in one error."""
-        return []
+    @contextmanager
+    def counting_rejects(self) -> Iterator[list[BadRows]]:
+        """Within it, the malformed rows the engine's own reader sets aside (DuckDB's CSV
+        rejects, a blank line) are neither refused nor told but added to the list it gives,
+        those of a query that failed just before among them: the steps count them with the
+        rows the SQL refused, in one error or note. Athena's reader sets none aside
+        (use.null.for.invalid.data: the SQL's guard sees every row), so the list stays
+        empty."""
+        yield []
 
     def close(self) -> None:
         """Release connections; stop whatever still runs."""

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 from elt_cli import csvform, signals
 from elt_cli.athena_sql import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
 from elt_cli.engines import rawfiles
-from elt_cli.engines.base import Engine, QueryResult, Statement, TableInfo
+from elt_cli.engines.base import BadRows, Engine, QueryResult, Statement, TableInfo
 from elt_cli.errors import MalformedRows, QueryFailed, StepFailed, TemplateError, Terminated
 from elt_cli.lazy import LazyModule
 from elt_cli.sql import EXTRA_COLUMN, parse
@@ -55,8 +56,7 @@ class LocalEngine(Engine):
         self._macros = False  # twin.install, before the first statement that may call them
         self._attached: set[str] = set()
         self._files_checked: set[tuple[str, str]] = set()
-        self._rejected: list[tuple[str, int, str]] = []  # see rejected_rows
-        self._counting = False
+        self._counted: list[BadRows] | None = None  # within counting_rejects: the reader's rejects
 
     @functools.cached_property
     def con(self):
@@ -264,7 +264,7 @@ class LocalEngine(Engine):
                         f"CREATE OR REPLACE TEMP TABLE {memory} AS SELECT "
                         f"{', '.join(names)} FROM {self._source(entry)}"
                     )
-                    self._check_rejects(statements[0].template)
+                    self._set_aside(statements[0].template, self._rejects())
                     self.con.execute(
                         f'CREATE OR REPLACE VIEW "{database}"."{table}" AS '
                         f"SELECT *, NULL::VARCHAR AS {EXTRA_COLUMN} FROM {memory}"
@@ -316,12 +316,8 @@ class LocalEngine(Engine):
         try:
             with self._looking([statement]):
                 result = run(statement)
-                self._check_rejects(statement.template)
+                self._set_aside(statement.template, self._rejects())
         except BaseException as exc:
-            if isinstance(exc, MalformedRows):
-                # a row the SQL refused: the next queries count them (steps._malformed), and
-                # the rows the reader sets aside meanwhile are counted with them, not refused
-                self._rejected, self._counting = self._rejects(statement.template), True
             # DuckDB turns the exception our signal handler raised into its own RuntimeError
             interrupted = signals.received()
             if interrupted is None and isinstance(exc, (KeyboardInterrupt, Terminated)):
@@ -338,20 +334,25 @@ class LocalEngine(Engine):
         self.reporter.query_finished(record, result)
         return result
 
-    def rejected_rows(self) -> list[tuple[str, int, str]]:
-        rejected, self._rejected, self._counting = self._rejected, [], False
-        return rejected
+    @contextmanager
+    def counting_rejects(self) -> Iterator[list[BadRows]]:
+        # a query that failed on a row the SQL refused left its reader's rejects unread
+        self._counted = counted = self._rejects()
+        try:
+            yield counted
+        finally:
+            self._counted = None
 
-    def _check_rejects(self, label: str) -> None:
-        """Rows the query's CSV scans could not read: refused, or skipped and counted."""
-        found = self._rejects(label)
-        if self._counting:
-            self._rejected += found
+    def _set_aside(self, label: str, found: list[BadRows]) -> None:
+        """Rows the reader could not read: counted (counting_rejects), else refused, or
+        skipped and told."""
+        if self._counted is not None:
+            self._counted += found
         elif found:
-            file, _, what = found[0]
-            self._malformed(label, sum(n for _, n, _ in found), f"{file} {what}")
+            first = found[0]
+            self._malformed(label, sum(bad.rows for bad in found), f"{first.file} {first.what}")
 
-    def _rejects(self, label: str) -> list[tuple[str, int, str]]:
+    def _rejects(self) -> list[BadRows]:
         """The rows the CSV scans since the last look set aside, not told before: (file, rows,
         the first one's line and what is wrong with it), per file."""
         if "con" not in self.__dict__:  # nothing read yet
@@ -381,7 +382,7 @@ class LocalEngine(Engine):
                 r for r in rejected if r[0] == file
             )
             what = f"line {line}{_what_is_wrong(error, column, message)} ({text!r})"
-            found.append((file, sum(1 for p, _ in rows if p == file), what))
+            found.append(BadRows(file, sum(1 for p, _ in rows if p == file), what, line))
         return found
 
     def _malformed(self, label: str, count: int, where: str) -> None:
@@ -463,14 +464,13 @@ class LocalEngine(Engine):
                     f"({len(broken)} in all)",
                 )
             header = int(entry["header"])  # Athena skips these lines, blank or not
-            blank = [(f, n) for f, lines in found.items() for n in lines.blank if n > header]
-            if blank:
-                path, line = blank[0]
-                self._malformed(
-                    label,
-                    len(blank),
-                    f"{path} line {line}: a blank line (Athena reads it as a row of NULLs)",
-                )
+            set_aside = []
+            for path, lines in found.items():
+                blank = [n for n in lines.blank if n > header]
+                if blank:
+                    what = f"line {blank[0]}: a blank line (Athena reads it as a row of NULLs)"
+                    set_aside.append(BadRows(path, len(blank), what, blank[0]))
+            self._set_aside(label, set_aside)
 
     def _lines_of(
         self, database: str, files: list[str], entry: dict, stop: threading.Event

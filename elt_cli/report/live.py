@@ -14,7 +14,6 @@ class RichReporter(Reporter):
     """A live display at a terminal (stderr), then the summary table and the closing line."""
 
     show_plan: bool = True
-    show_steps: bool = True  # the summary table; a listing's answer is its own table
 
     def __post_init__(self):
         from rich.console import Console
@@ -91,7 +90,7 @@ class RichReporter(Reporter):
         self.live.stop()
         if not self.steps:
             return
-        if self.show_steps:
+        if not self.listing:
             self.console.print(self.summary())
         if self.outputs:
             where = " in the lake" if self.root else ""

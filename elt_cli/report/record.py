@@ -107,6 +107,9 @@ class Reporter:
     result: object = None  # what the command gives, for --json
     started: float = field(default_factory=time.monotonic)
     interrupted: bool = False  # the command was stopped by Ctrl-C or SIGTERM
+    # the command lists what is in the data (api.Elt._job): its answer is a table of its own,
+    # with no table of steps beside it
+    listing: bool = False
 
     @property
     def current_step(self) -> str:
