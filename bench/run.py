@@ -359,8 +359,10 @@ def breakdown(lake: Path) -> dict[str, float]:
     from elt_cli.engines import rawfiles
     from elt_cli.engines.local import LocalEngine
 
-    raw = [str(p) for p in sorted((lake / "movielens").glob("*/*.csv"))]
     elt_run(lake, ["Sci-Fi"], LOGS / "breakdown-run.log")  # leaves the catalog to read from
+    raw = [
+        str(p) for s in ("movies", "ratings") for p in sorted((lake / "movielens" / s).glob("*"))
+    ]
     reader = LocalEngine(lake).reader_sql("movielens_elt", "ratings")  # as elt reads it
     parse = f"SELECT count(*), sum(rating) FROM {reader}"
 
