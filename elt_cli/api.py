@@ -406,7 +406,8 @@ class Elt:
     def _refuse_before_anything(self, job: Job) -> tuple[str, str] | None:
         """What Athena would refuse, then what the engine could not run; skipped when this job,
         with these settings, passed on this lake with this elt before (validated.json in the
-        lake's state: a digest of all that decides it, so a stale entry never matches). Returns
+        lake's state: a digest of all that decides it, so a stale entry never matches), or on
+        another lake of this machine (the memo, memo.py). Returns
         the record to write once the command has succeeded: a refused one changes nothing."""
         import json
 
@@ -420,9 +421,17 @@ class Elt:
             known = []  # a damaged record: checked again, and written anew
         if isinstance(known, list) and passed in known:
             return None
-        from elt_cli.validate import check_job  # sqlglot: only when it checks
+        from elt_cli.memo import remembered
 
-        self._validate(job, check_job)
+        def validate() -> bool:
+            from elt_cli.validate import check_job  # sqlglot: only when it checks
+
+            self._validate(job, check_job)
+            return True
+
+        # Nothing of the lake decides it: a job folder that passed on another lake of this
+        # machine (each case of `elt test` is one) is not checked again here.
+        remembered("validated", (str(self.spec.folder), passed), validate)
         if not self.dry_run:  # the last few, so runs with other settings keep theirs
             kept = [d for d in known if isinstance(d, str)][-7:] if isinstance(known, list) else []
             return record, json.dumps([*kept, passed])

@@ -140,6 +140,31 @@ def test_a_job_that_passed_its_checks_is_not_checked_again_until_a_file_changes(
     assert len(calls) == 3
 
 
+def test_a_job_that_passed_on_one_lake_is_not_checked_again_on_another(
+    elt, tmp_path, monkeypatch
+):
+    """Nothing of the lake decides whether a job passes its checks: a second lake on the same
+    machine (a new environment, each case of `elt test`) trusts the memo, and still keeps its
+    own record, validated.json, for a worker without that memo."""
+    import elt_cli.validate
+
+    job = tmp_path / "job"
+    shutil.copytree(packaged_queries(), job)
+    calls = []
+    real = elt_cli.validate.check_job
+    monkeypatch.setattr(elt_cli.validate, "check_job", lambda spec: calls.append(1) or real(spec))
+    for name in ("one", "two"):
+        lake = make_lake(tmp_path / name, AWKWARD_MOVIES, AWKWARD_RATINGS)
+        assert elt("--queries", job, "--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+        assert (lake / "_elt/movielens_elt/validated.json").exists()
+    assert len(calls) == 1
+    monkeypatch.setenv("ELT_CACHE_DIR", str(tmp_path / "new-machine"))
+    monkeypatch.setattr("elt_cli.memo._entries", None)
+    lake = make_lake(tmp_path / "three", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    assert elt("--queries", job, "--lake", lake, "run", "--genre", "Sci-Fi").exit_code == 0
+    assert len(calls) == 2  # another machine's memo: checked
+
+
 # -- the memo of parsed SQL (memo.py) ---------------------------------------------------------
 
 
