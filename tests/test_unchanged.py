@@ -140,9 +140,7 @@ def test_a_job_that_passed_its_checks_is_not_checked_again_until_a_file_changes(
     assert len(calls) == 3
 
 
-def test_a_job_that_passed_on_one_lake_is_not_checked_again_on_another(
-    elt, tmp_path, monkeypatch
-):
+def test_a_job_that_passed_on_one_lake_is_not_checked_again_on_another(elt, tmp_path, monkeypatch):
     """Nothing of the lake decides whether a job passes its checks: a second lake on the same
     machine (a new environment, each case of `elt test`) trusts the memo, and still keeps its
     own record, validated.json, for a worker without that memo."""
