@@ -359,6 +359,30 @@ def test_a_quoted_line_break_is_told_before_the_failure_it_causes(elt, tmp_path)
     assert not (lake / FINAL).exists()
 
 
+def test_a_mistyped_field_in_a_column_no_query_reads_is_refused_as_on_athena(
+    elt, tmp_path, s3_lake
+):
+    """Athena's guard checks every field of a raw row, the ones a query does not use too; DuckDB
+    converts only the columns a query uses, so the local engine makes it convert them all: a
+    text timestamp (movie_ratings reads movieId and rating only) is refused with its line, for
+    one genre and for several (their shared scan)."""
+    lake = make_lake(tmp_path / "lake", AWKWARD_MOVIES, AWKWARD_RATINGS)
+    bad = lake / "movielens/ratings/bad.csv"
+    bad.write_text("userId,movieId,rating,timestamp\n7,1,4.0,yesterday\n")
+    for genres in (["Sci-Fi"], ["Sci-Fi", "Comedy"]):
+        result = elt("--lake", lake, "run", *[x for g in genres for x in ("--genre", g)])
+        assert result.exit_code == 1, result.output
+        assert last_line(result) == (
+            f"Error: movie_ratings failed: 1 malformed row(s) in the raw data, first {bad} line "
+            "2, column timestamp: 'yesterday' is not a BIGINT ('7,1,4.0,yesterday'); fix the "
+            "file, or give --skip-bad-rows to skip and count them"
+        )
+    athena = elt("--lake", s3_lake, "--dry-run", "run", "--genre", "Sci-Fi")
+    assert athena.exit_code == 0, athena.output
+    guard = athena.output[athena.output.index("CREATE TABLE movielens_elt.movie_ratings") :]
+    assert '"timestamp" IS NULL' in guard and '"userId" IS NULL' in guard
+
+
 def test_the_local_engine_leaves_the_row_guard_to_its_csv_reader(elt, tmp_path, s3_lake):
     """DuckDB's reader refuses a short, long or mistyped row itself, naming file and line, so
     the local engine's SQL has no per-row guard (it cost a second at 25 million ratings); the

@@ -137,7 +137,8 @@ class LocalEngine(Engine):
         return self._source(self._catalog(database)["tables"][table])
 
     def _source(self, entry: dict) -> str:
-        """The DuckDB table function that reads a catalog table's files."""
+        """What DuckDB reads a catalog table's files with: a table function, or for CSV files
+        a subquery over one."""
         location = self._abs(entry["location"])
         if entry["kind"] == "parquet":
             return f"read_parquet({sql_string(str(location / '*.parquet'))})"
@@ -146,7 +147,14 @@ class LocalEngine(Engine):
         columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t in types.items())
         text = ", ".join(sql_string(n) for n, t in types.items() if t == "VARCHAR")
         header = int(entry["header"])  # the lines Athena skips (skip.header.line.count)
+        # DuckDB converts only the columns a query uses, and Athena's guard checks every field
+        # of a row (sql.resolve): a condition on each typed column, true of every row read (no
+        # field is NULL), makes the reader convert them all, so a mistyped field in a column the
+        # query does not read is refused here too.
+        typed = [quoted_name(n) for n, t in types.items() if t != "VARCHAR"]
+        every_field = f" WHERE {' OR '.join(f'{c} IS NOT NULL' for c in typed)}" if typed else ""
         return (
+            "(SELECT * FROM "
             f"read_csv([{', '.join(map(sql_string, files)) or sql_string(str(location))}], "
             f"columns={{{columns}}}, header={'true' if header else 'false'}, "
             f"skip={max(header - 1, 0)}, "
@@ -156,7 +164,7 @@ class LocalEngine(Engine):
             + (f"force_not_null=[{text}], " if text else "")
             +
             # Malformed rows are set aside and counted, then reported (or refused) per query.
-            "ignore_errors=true, store_rejects=true)"
+            f"ignore_errors=true, store_rejects=true){every_field})"
         )
 
     def _schema(self, database: str) -> dict:
