@@ -133,7 +133,8 @@ class LocalEngine(Engine):
         self.con.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS {sql}')
 
     def reader_sql(self, database: str, table: str) -> str:
-        """The DuckDB table function that reads a raw table's files (bench/ times it)."""
+        """What DuckDB reads a raw table's files with, as every query here does (bench/ times
+        it)."""
         return self._source(self._catalog(database)["tables"][table])
 
     def _source(self, entry: dict) -> str:
@@ -424,7 +425,8 @@ class LocalEngine(Engine):
             found: list = []
             for label, database, entry, files in wanted:
                 try:
-                    found.append((label, entry, self._lines_of(database, files, entry, stop)))
+                    lines = self._lines_of(database, files, entry["quote"], stop)
+                    found.append((label, entry, lines))
                 except rawfiles.Unreadable as exc:
                     found.append((label, entry, exc))
             return found
@@ -445,8 +447,8 @@ class LocalEngine(Engine):
         """(label, database, catalog entry, files) of the quoted CSV tables a statement reads
         whose files this command has not looked at yet."""
         wanted = []
+        database = self._database_of(statement) if statement.reads else ""
         for table in statement.reads:
-            database = self._database_of(statement)
             if (database, table) in self._files_checked or not database:
                 continue
             self._files_checked.add((database, table))
@@ -481,7 +483,7 @@ class LocalEngine(Engine):
             self._set_aside(label, set_aside)
 
     def _lines_of(
-        self, database: str, files: list[str], entry: dict, stop: threading.Event
+        self, database: str, files: list[str], quote: str, stop: threading.Event
     ) -> dict[str, rawfiles.Lines]:
         """rawfiles.check, for the files not known to be clean: a file found clean is kept in
         clean-files.json by path, size, modification time and inode, so an unchanged file is
@@ -493,7 +495,7 @@ class LocalEngine(Engine):
             memo = {}
         stats = {f: os.stat(f) for f in files}
         key = {f: [s.st_size, s.st_mtime_ns, s.st_ino] for f, s in stats.items()}
-        found = rawfiles.check([f for f in files if memo.get(f) != key[f]], entry["quote"], stop)
+        found = rawfiles.check([f for f in files if memo.get(f) != key[f]], quote, stop)
         clean = {f: key[f] for f, lines in found.items() if not lines.blank and not lines.broken}
         if clean and not self.read_only and any(memo.get(f) != k for f, k in clean.items()):
             known = {f: k for f, k in memo.items() if isinstance(k, list) and os.path.exists(f)}
